@@ -1,0 +1,6 @@
+package dev.turnpike.net;
+
+public enum IpFamily {
+  IPv4,
+  IPv6
+}
