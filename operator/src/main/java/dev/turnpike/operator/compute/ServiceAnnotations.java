@@ -57,7 +57,7 @@ public record ServiceAnnotations(
         tableSize = parsed;
       } else {
         String accepted =
-            Arrays.stream(MaglevConfig.TABLE_SIZES).mapToObj(Integer::toString).collect(Collectors.joining(", "));
+            MaglevConfig.TABLE_SIZES.stream().map(String::valueOf).collect(Collectors.joining(", "));
         problems.add(invalid(MAGLEV_TABLE_SIZE, size, accepted + " (prime table sizes)", Integer.toString(tableSize)));
       }
     }
