@@ -1,6 +1,7 @@
 package dev.turnpike.operator.compute;
 
 import dev.turnpike.api.v1alpha1.Algorithm;
+import dev.turnpike.lb.MaglevConfig;
 import java.util.Objects;
 
 /**
@@ -18,5 +19,7 @@ public record ClusterDefaults(
   public ClusterDefaults {
     Objects.requireNonNull(algorithm, "algorithm");
     proxyName = proxyName == null ? "" : proxyName;
+    // Fails fast at start-up: a bad operator-wide default is a configuration error, not input.
+    new MaglevConfig(maglevTableSize, maglevSeed);
   }
 }
