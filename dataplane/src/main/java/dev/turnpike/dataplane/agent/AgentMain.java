@@ -1,0 +1,76 @@
+package dev.turnpike.dataplane.agent;
+
+import dev.turnpike.dataplane.Dataplane;
+import dev.turnpike.dataplane.DataplaneException;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.PrintStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
+
+/** The agent's entry point: {@code java -jar turnpike-dataplane.jar [flags]}. */
+public final class AgentMain {
+  static final Duration INFORMER_SYNC_TIMEOUT = Duration.ofMinutes(5);
+
+  private AgentMain() {}
+
+  public static void main(String[] args) {
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "shutdown"));
+    int code = run(args, System.getenv(), new DefaultDataplaneFactory(),
+        () -> new KubernetesClientBuilder().build(), System.err, stop);
+    System.exit(code);
+  }
+
+  /**
+   * Runs the agent until {@code stop} opens, or the cleanup; returns the exit code. Everything
+   * the process touches is a parameter, so tests run it in-process.
+   */
+  static int run(
+      String[] args,
+      Map<String, String> env,
+      DataplaneFactory factory,
+      Supplier<KubernetesClient> clients,
+      PrintStream err,
+      CountDownLatch stop) {
+    if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+      err.print(AgentConfig.usage());
+      return 0;
+    }
+    AgentConfig config;
+    Dataplane dataplane;
+    try {
+      config = AgentConfig.parse(args, env);
+      dataplane = factory.create(config);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      err.println("turnpike-dataplane: " + e.getMessage());
+      return 2;
+    }
+    if (config.cleanup()) {
+      try {
+        dataplane.cleanup();
+        err.println("turnpike-dataplane: cleanup done (" + config.mode().name().toLowerCase(java.util.Locale.ROOT) + ")");
+        return 0;
+      } catch (DataplaneException | RuntimeException e) {
+        err.println("turnpike-dataplane: cleanup failed: " + e.getMessage());
+        return 1;
+      }
+    }
+    try (KubernetesClient client = clients.get();
+        Agent agent = new Agent(config, client, dataplane, Clock.systemUTC())) {
+      agent.start(INFORMER_SYNC_TIMEOUT);
+      stop.await();
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 0;
+    } catch (Exception e) {
+      err.println("turnpike-dataplane: " + e.getMessage());
+      return 1;
+    }
+  }
+}
