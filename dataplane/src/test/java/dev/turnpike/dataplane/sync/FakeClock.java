@@ -1,0 +1,43 @@
+package dev.turnpike.dataplane.sync;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+
+/** A clock that moves only when told to. */
+public final class FakeClock extends Clock {
+  private volatile Instant now;
+
+  public FakeClock(Instant start) {
+    this.now = start;
+  }
+
+  public FakeClock() {
+    this(Instant.parse("2026-01-01T00:00:00Z"));
+  }
+
+  public void advance(Duration d) {
+    now = now.plus(d);
+  }
+
+  public void advanceMillis(long millis) {
+    advance(Duration.ofMillis(millis));
+  }
+
+  @Override
+  public Instant instant() {
+    return now;
+  }
+
+  @Override
+  public ZoneId getZone() {
+    return ZoneOffset.UTC;
+  }
+
+  @Override
+  public Clock withZone(ZoneId zone) {
+    return this;
+  }
+}
