@@ -20,9 +20,19 @@ public final class AgentMain {
 
   public static void main(String[] args) {
     CountDownLatch stop = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "shutdown"));
+    CountDownLatch closed = new CountDownLatch(1);
+    // On SIGTERM let run() close the watches and servers before the JVM halts.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stop.countDown();
+      try {
+        closed.await(10, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "shutdown"));
     int code = run(args, System.getenv(), new DefaultDataplaneFactory(),
         () -> new KubernetesClientBuilder().build(), System.err, stop);
+    closed.countDown();
     System.exit(code);
   }
 
