@@ -116,9 +116,16 @@ public final class Agent implements AutoCloseable {
     } catch (ExecutionException e) {
       throw new IOException("cannot list and watch: " + e.getCause().getMessage(), e.getCause());
     }
-    if (nodes.getStore().list().isEmpty()) {
+    // Handlers are notified asynchronously, so the first sync takes the listed state from the
+    // caches; the handlers' later deliveries of the same objects are then no-ops.
+    List<Node> listedNodes = nodes.getStore().list();
+    if (listedNodes.isEmpty()) {
       LOG.warn("Node {} not found; syncing without node addresses and labels until it appears", config.nodeName());
     }
+    TableHandler tableHandler = new TableHandler();
+    NodeHandler nodeHandler = new NodeHandler();
+    listedNodes.forEach(nodeHandler::onAdd);
+    tables.getStore().list().forEach(tableHandler::onAdd);
     runner.start();
     runner.run();
     LOG.info("agent for node {} started: {} ForwardingTables", config.nodeName(), tables.getStore().list().size());
