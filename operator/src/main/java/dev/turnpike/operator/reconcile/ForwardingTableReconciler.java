@@ -174,7 +174,12 @@ public final class ForwardingTableReconciler implements Reconciler<Service> {
       }
     }
 
-    if (!digest.equals(annotation(current, SpecDigest.ANNOTATION)) || !ownedBy(current, owner)) {
+    // The annotation says what we last wrote; the spec's own digest catches hand edits that kept it.
+    boolean stale =
+        !digest.equals(annotation(current, SpecDigest.ANNOTATION))
+            || current.getSpec() == null
+            || !digest.equals(SpecDigest.of(current.getSpec()));
+    if (stale || !ownedBy(current, owner)) {
       ForwardingTable next = new ForwardingTable();
       next.setMetadata(
           new ObjectMetaBuilder(current.getMetadata())
