@@ -1,7 +1,8 @@
 package dev.turnpike.operator;
 
+import dev.turnpike.operator.cli.ComputeCommand;
 import dev.turnpike.operator.compute.TableComputer;
-import dev.turnpike.operator.reconcile.DisruptionMeter;
+import dev.turnpike.operator.reconcile.MaglevSlotsMoved;
 import dev.turnpike.operator.reconcile.TableSource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -23,9 +24,7 @@ public final class OperatorMain {
   public static void main(String[] argv) throws Exception {
     List<String> args = Arrays.asList(argv);
     if (!args.isEmpty() && args.get(0).equals("compute")) {
-      // TODO(rebase): System.exit(ComputeCommand.run(args.subList(1, args.size()), System.out, System.err));
-      System.err.println("compute: not available in this build");
-      System.exit(2);
+      System.exit(ComputeCommand.run(args.subList(1, args.size()), System.out, System.err));
     }
     if (args.contains("--help") || args.contains("-h")) {
       System.out.print(OperatorOptions.usage());
@@ -53,7 +52,7 @@ public final class OperatorMain {
             options,
             LeaseTimings.DEFAULT,
             TableSource.of(new TableComputer(options.defaults())),
-            DisruptionMeter.NONE,
+            new MaglevSlotsMoved(),
             registry,
             Clock.systemUTC(),
             // Not from this thread: System.exit waits for the shutdown hook, which stops the operator.

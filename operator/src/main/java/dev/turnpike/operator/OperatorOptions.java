@@ -1,13 +1,12 @@
 package dev.turnpike.operator;
 
 import dev.turnpike.api.v1alpha1.Algorithm;
+import dev.turnpike.lb.MaglevConfig;
 import dev.turnpike.operator.compute.ClusterDefaults;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -26,15 +25,12 @@ public record OperatorOptions(
     String identity,
     int reconcileThreads) {
 
-  /** "turnpike" in ASCII: the seed every replica uses unless told otherwise. */
-  public static final String DEFAULT_MAGLEV_SEED = "7475726e70696b65";
-  public static final int DEFAULT_MAGLEV_TABLE_SIZE = 4093;
+  /** The seed every replica uses unless told otherwise (MaglevConfig's, "Turnpike" in ASCII). */
+  public static final String DEFAULT_MAGLEV_SEED = MaglevConfig.DEFAULT.seedHex();
+  public static final int DEFAULT_MAGLEV_TABLE_SIZE = MaglevConfig.DEFAULT_TABLE_SIZE;
   public static final int DEFAULT_HTTP_PORT = 8080;
   public static final String DEFAULT_LEASE_NAME = "turnpike-operator";
   public static final int DEFAULT_RECONCILE_THREADS = 8;
-  /** The table sizes the CRD schema accepts (MaglevParameters' validation rule). */
-  static final Set<Integer> MAGLEV_PRIMES =
-      Set.of(251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071);
 
   /** One flag: its name, environment variable, default and description (for --help and docs). */
   record Flag(String name, String env, String defaultValue, String help) {}
@@ -44,7 +40,7 @@ public record OperatorOptions(
           new Flag("default-algorithm", "TURNPIKE_DEFAULT_ALGORITHM", "random",
               "algorithm for Services without a valid turnpike.dev/lb-algorithm: random | maglev"),
           new Flag("maglev-table-size", "TURNPIKE_MAGLEV_TABLE_SIZE", String.valueOf(DEFAULT_MAGLEV_TABLE_SIZE),
-              "Maglev table size M for Services without turnpike.dev/maglev-table-size; one of " + sortedPrimes()),
+              "Maglev table size M for Services without turnpike.dev/maglev-table-size; one of " + MaglevConfig.TABLE_SIZES),
           new Flag("maglev-seed", "TURNPIKE_MAGLEV_SEED", DEFAULT_MAGLEV_SEED,
               "Maglev hash seed, 16 lower-case hex digits; must be identical on every replica"),
           new Flag("proxy-name", "TURNPIKE_PROXY_NAME", "",
@@ -92,16 +88,11 @@ public record OperatorOptions(
     Algorithm algorithm =
         parseValue("default-algorithm", values, v -> Algorithm.valueOf(v.toUpperCase(Locale.ROOT)));
     int tableSize = parseValue("maglev-table-size", values, Integer::parseInt);
-    if (!MAGLEV_PRIMES.contains(tableSize)) {
+    if (!MaglevConfig.isValidTableSize(tableSize)) {
       throw new IllegalArgumentException(
-          "--maglev-table-size " + tableSize + " is not one of " + sortedPrimes());
+          "--maglev-table-size " + tableSize + " is not one of " + MaglevConfig.TABLE_SIZES);
     }
-    String seedHex = values.get("maglev-seed");
-    if (!seedHex.matches("[0-9a-f]{16}")) {
-      throw new IllegalArgumentException(
-          "--maglev-seed must be 16 lower-case hex digits, got '" + seedHex + "'");
-    }
-    long seed = Long.parseUnsignedLong(seedHex, 16);
+    long seed = parseValue("maglev-seed", values, MaglevConfig::parseSeed);
     int port = parseValue("http-port", values, Integer::parseInt);
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("--http-port out of range: " + port);
@@ -137,7 +128,7 @@ public record OperatorOptions(
     try {
       return parser.apply(raw);
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException("invalid --" + flag + " '" + raw + "'", e);
+      throw new IllegalArgumentException("invalid --" + flag + " '" + raw + "': " + e.getMessage(), e);
     }
   }
 
@@ -150,9 +141,4 @@ public record OperatorOptions(
     return null;
   }
 
-  private static String sortedPrimes() {
-    List<Integer> sorted = new ArrayList<>(MAGLEV_PRIMES);
-    sorted.sort(null);
-    return sorted.toString();
-  }
 }

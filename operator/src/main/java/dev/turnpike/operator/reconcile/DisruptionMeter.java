@@ -1,7 +1,7 @@
 package dev.turnpike.operator.reconcile;
 
 import dev.turnpike.api.v1alpha1.ForwardingTableSpec;
-import java.util.OptionalDouble;
+import java.util.List;
 
 /**
  * Measures how much of a Maglev table moved between two versions of a spec (the live disruption
@@ -9,8 +9,8 @@ import java.util.OptionalDouble;
  */
 @FunctionalInterface
 public interface DisruptionMeter {
-  /** Empty when either side has no Maglev table to compare. */
-  OptionalDouble slotsMovedRatio(ForwardingTableSpec before, ForwardingTableSpec after);
+  /** One ratio per lookup table present (same frontend, family and size) on both sides. */
+  List<Double> slotsMovedRatios(ForwardingTableSpec before, ForwardingTableSpec after);
 
-  DisruptionMeter NONE = (before, after) -> OptionalDouble.empty();
+  DisruptionMeter NONE = (before, after) -> List.of();
 }

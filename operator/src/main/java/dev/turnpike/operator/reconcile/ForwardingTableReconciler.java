@@ -193,7 +193,7 @@ public final class ForwardingTableReconciler implements Reconciler<Service> {
       metrics.write(WriteResult.UPDATED);
       tables.handleRecentResourceUpdate(id, updated, current);
       if (current.getSpec() != null) {
-        disruption.slotsMovedRatio(current.getSpec(), spec).ifPresent(metrics::slotsMovedRatio);
+        disruption.slotsMovedRatios(current.getSpec(), spec).forEach(metrics::slotsMovedRatio);
       }
       current = updated;
     }

@@ -9,7 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnpike.api.v1alpha1.Backend;
 import dev.turnpike.api.v1alpha1.ForwardingTable;
-import dev.turnpike.operator.testing.FakeTables;
+import dev.turnpike.operator.compute.ServiceAnnotations;
+import dev.turnpike.operator.testing.FaultyTables;
+import dev.turnpike.operator.OperatorOptions;
 import dev.turnpike.operator.testing.MockCluster;
 import dev.turnpike.operator.testing.RunningOperator;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -24,8 +26,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The reconciler's wiring against the Fabric8 mock API server (CRUD mode, real CRDs), with a small
- * stand-in computation so a failure here points at the wiring, not at the table semantics.
+ * The reconciler's wiring against the Fabric8 mock API server (CRUD mode, real CRDs) and the real
+ * computation: what gets written, when, and what does not.
  */
 class ForwardingTableWiringTest {
   static final Duration WAIT = Duration.ofSeconds(30);
@@ -33,14 +35,14 @@ class ForwardingTableWiringTest {
 
   MockCluster cluster;
   KubernetesClient kube;
-  FakeTables tables;
+  FaultyTables tables;
   RunningOperator op;
 
   @BeforeEach
   void start() {
     cluster = new MockCluster();
     kube = cluster.newClient();
-    tables = new FakeTables();
+    tables = new FaultyTables(OperatorOptions.parse(List.of(), java.util.Map.of()).defaults());
     op = new RunningOperator(cluster, tables).start();
   }
 
@@ -145,9 +147,12 @@ class ForwardingTableWiringTest {
 
     // Someone rewrites the spec but leaves the digest annotation: the spec itself is compared too.
     kube.resources(ForwardingTable.class).inNamespace(NS).withName("web").edit(x -> {
-      x.setSpec(new dev.turnpike.api.v1alpha1.ForwardingTableSpec(x.getSpec().service(), x.getSpec().type(),
-          List.of("10.0.0.99"), x.getSpec().frontends(), null, null, null, List.of(), null, null, null, null,
-          null, x.getSpec().algorithm(), null, null, null, null));
+      var mapper = io.fabric8.kubernetes.client.utils.Serialization.jsonMapper();
+      @SuppressWarnings("unchecked")
+      java.util.Map<String, Object> spec = mapper.convertValue(x.getSpec(), java.util.Map.class);
+      spec.put("clusterIPs", List.of("10.0.0.99"));
+      spec.put("backends", List.of());
+      x.setSpec(mapper.convertValue(spec, dev.turnpike.api.v1alpha1.ForwardingTableSpec.class));
       return x;
     });
     awaitTable("web", x -> x.getSpec().clusterIPs().equals(List.of("10.96.0.10")) && x.getSpec().backends().size() == 2);
@@ -177,7 +182,7 @@ class ForwardingTableWiringTest {
 
   @Test
   void invalidAnnotationGivesOneWarningEventAndAFalseCondition() {
-    create(service("web", "10.96.0.10").editMetadata().addToAnnotations(FakeTables.ALGORITHM, "round-robin").endMetadata().build());
+    create(service("web", "10.96.0.10").editMetadata().addToAnnotations(ServiceAnnotations.LB_ALGORITHM, "round-robin").endMetadata().build());
 
     ForwardingTable t = awaitTable("web", x -> condition(x) != null);
     Condition c = condition(t);
@@ -202,7 +207,7 @@ class ForwardingTableWiringTest {
     assertEquals(1.0, op.count("turnpike.invalid.annotations"), 0.0);
 
     // Fixing it flips the condition.
-    kube.services().inNamespace(NS).withName("web").edit(s -> { s.getMetadata().getAnnotations().put(FakeTables.ALGORITHM, "maglev"); return s; });
+    kube.services().inNamespace(NS).withName("web").edit(s -> { s.getMetadata().getAnnotations().put(ServiceAnnotations.LB_ALGORITHM, "maglev"); return s; });
     awaitTable("web", x -> "True".equals(condition(x).getStatus()));
   }
 
