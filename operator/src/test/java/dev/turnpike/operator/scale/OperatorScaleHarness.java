@@ -1,10 +1,10 @@
 package dev.turnpike.operator.scale;
 
 import static dev.turnpike.operator.testing.Fixtures.service;
-import static dev.turnpike.operator.testing.Fixtures.slice;
 
 import dev.turnpike.api.v1alpha1.Backend;
 import dev.turnpike.api.v1alpha1.ForwardingTable;
+import dev.turnpike.operator.testing.Fixtures;
 import dev.turnpike.operator.testing.MockCluster;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -50,7 +50,7 @@ public final class OperatorScaleHarness {
         int n = i;
         pool.submit(() -> {
           kube.resource(service("svc-" + n, ip(n)).build()).create();
-          kube.resource(slice("svc-" + n, "svc-" + n + "-a", n, perService, null)).create();
+          kube.resource(slice(n, perService)).create();
           return null;
         });
       }
@@ -115,10 +115,13 @@ public final class OperatorScaleHarness {
         // Latency: one slice update at a time on the loaded operator.
         Random random = new Random(42);
         List<Double> latencies = new ArrayList<>();
+        Map<Integer, Integer> sizes = new java.util.HashMap<>();
         for (int s = 0; s < samples; s++) {
           int n = random.nextInt(services);
           String name = "svc-" + n;
-          EndpointSlice next = slice(name, name + "-a", n, perService + 1 + (s % 3), null);
+          // Every update must change the table: grow by one endpoint each time a Service is picked.
+          int size = sizes.merge(n, perService + 1, (old, one) -> old + 1);
+          EndpointSlice next = slice(n, size);
           changedAt.remove(name);
           long t0 = System.nanoTime();
           kube.resource(next).update();
@@ -148,6 +151,15 @@ public final class OperatorScaleHarness {
       }
     }
     System.exit(0);
+  }
+
+  /** Service n's slice: endpoints 10.&lt;n/256+1&gt;.&lt;n%256&gt;.1.. (valid for n below 65,000). */
+  static EndpointSlice slice(int n, int endpoints) {
+    EndpointSlice s = Fixtures.slice("svc-" + n, "svc-" + n + "-a", 0, endpoints, null);
+    for (int i = 0; i < endpoints; i++) {
+      s.getEndpoints().get(i).setAddresses(List.of("10." + (n / 256 + 1) + "." + (n % 256) + "." + (i + 1)));
+    }
+    return s;
   }
 
   static String ip(int n) {
