@@ -57,7 +57,7 @@ class MaglevTableCodecTest {
   }
 
   static int encodedLength(int m, int n) {
-    List<MaglevBackend> backends = MaglevTest.randomBackends(new SplittableRandom(n), n, 1);
+    List<MaglevBackend> backends = MaglevCases.randomBackends(new SplittableRandom(n), n, 1, true);
     return MaglevTableCodec.encode(new Maglev(new MaglevConfig(m, 1)).build(backends)).length();
   }
 

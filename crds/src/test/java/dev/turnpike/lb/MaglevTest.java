@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.turnpike.api.v1alpha1.Protocol;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -199,17 +198,8 @@ class MaglevTest {
       if (moved <= 1.0 / n + 0.01) {
         withinBound++;
       }
-      int stayed = 0;
-      int stayedMoved = 0;
-      for (int slot = 0; slot < m; slot++) {
-        if (before[slot] != removed) {
-          stayed++;
-          if (!backends.get(before[slot]).key().equals(remaining.get(after[slot]).key())) {
-            stayedMoved++;
-          }
-        }
-      }
-      othersMoved[round] = (double) stayedMoved / stayed;
+      othersMoved[round] =
+          MaglevCases.remainingMovedRatio(before, backends, removed, after, remaining);
     }
     assertTrue(withinBound >= cases * 97 / 100, withinBound + " of " + cases + " within bound");
     Arrays.sort(othersMoved);
@@ -300,22 +290,12 @@ class MaglevTest {
     }
   }
 
-  static List<MaglevBackend> randomBackends(SplittableRandom random, int n, int weight) {
-    List<MaglevBackend> backends = new ArrayList<>(n);
-    int base = random.nextInt(1 << 20);
-    for (int i = 0; i < n; i++) {
-      int a = base + i;
-      String address =
-          random.nextInt(4) == 0
-              ? "fd00::" + Integer.toHexString(a)
-              : "10." + ((a >> 16) & 255) + "." + ((a >> 8) & 255) + "." + (a & 255);
-      backends.add(new MaglevBackend(MaglevBackend.keyOf(address, 8080, Protocol.TCP), weight));
-    }
-    return backends;
+  private static List<MaglevBackend> randomBackends(SplittableRandom random, int n, int weight) {
+    return MaglevCases.randomBackends(random, n, weight, true);
   }
 
   private static List<String> keys(List<MaglevBackend> backends) {
-    return backends.stream().map(MaglevBackend::key).toList();
+    return MaglevCases.keys(backends);
   }
 
   private static List<String> keysOf(int[] table, List<MaglevBackend> backends) {
