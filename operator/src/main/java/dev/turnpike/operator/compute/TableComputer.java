@@ -36,6 +36,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.ForZone;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -350,29 +351,30 @@ public final class TableComputer {
       }
       target.ports().put(pe.frontend(), pe.port());
     }
-    List<Backend> out = new ArrayList<>();
-    for (List<Draft> drafts : byAddress.values()) {
-      for (Draft d : drafts) {
-        List<BackendPort> ports = new ArrayList<>();
-        for (Frontend f : frontends) {
-          Integer p = d.ports().get(f.name());
-          if (p != null) {
-            ports.add(new BackendPort(f.name(), p));
-          }
+    List<Draft> all = new ArrayList<>();
+    byAddress.values().forEach(all::addAll);
+    // IPv4 before IPv6, numeric address order; drafts of one address keep their (slice) order.
+    all.sort(Comparator.comparing(Draft::ip, ADDRESS_ORDER));
+    List<Backend> out = new ArrayList<>(all.size());
+    for (Draft d : all) {
+      List<BackendPort> ports = new ArrayList<>();
+      for (Frontend f : frontends) {
+        Integer p = d.ports().get(f.name());
+        if (p != null) {
+          ports.add(new BackendPort(f.name(), p));
         }
-        out.add(backend(d.ip(), ports, d.source()));
       }
+      out.add(backend(d.ip(), ports, d.source()));
     }
-    out.sort(BACKEND_ORDER);
     return out;
   }
 
-  /** IPv4 before IPv6, numeric address order, then by ports: stable across nodes and versions. */
-  static final Comparator<Backend> BACKEND_ORDER =
-      Comparator.<Backend, byte[]>comparing(
-              b -> IpAddresses.parse(b.address()).orElseThrow().bytes(),
-              (x, y) -> x.length != y.length ? Integer.compare(x.length, y.length) : java.util.Arrays.compareUnsigned(x, y))
-          .thenComparing(b -> b.ports().toString());
+  private static final Comparator<Ip> ADDRESS_ORDER =
+      (a, b) -> {
+        byte[] x = a.bytes();
+        byte[] y = b.bytes();
+        return x.length != y.length ? Integer.compare(x.length, y.length) : Arrays.compareUnsigned(x, y);
+      };
 
   private static Backend backend(Ip ip, List<BackendPort> ports, Endpoint ep) {
     EndpointConditions c = ep.getConditions();
@@ -415,11 +417,15 @@ public final class TableComputer {
   private List<Frontend> withMaglevTables(
       List<Frontend> frontends, List<Backend> backends, Set<IpFamily> families, MaglevConfig config) {
     Maglev maglev = maglevs.get().computeIfAbsent(config, Maglev::new);
+    IpFamily[] backendFamilies = new IpFamily[backends.size()];
+    for (int i = 0; i < backendFamilies.length; i++) {
+      backendFamilies[i] = IpAddresses.parse(backends.get(i).address()).orElseThrow().family();
+    }
     List<Frontend> out = new ArrayList<>();
     for (Frontend f : frontends) {
       List<MaglevLookupTable> tables = new ArrayList<>();
       for (IpFamily family : families) {
-        List<Integer> usable = usableBackends(backends, f, family);
+        List<Integer> usable = usableBackends(backends, backendFamilies, f, family);
         if (usable.isEmpty()) {
           continue;
         }
@@ -440,12 +446,12 @@ public final class TableComputer {
   }
 
   /** Indices of the frontend's usable backends of one family. */
-  static List<Integer> usableBackends(List<Backend> backends, Frontend f, IpFamily family) {
+  static List<Integer> usableBackends(List<Backend> backends, IpFamily[] backendFamilies, Frontend f, IpFamily family) {
     List<Integer> ready = new ArrayList<>();
     List<Integer> servingTerminating = new ArrayList<>();
     for (int i = 0; i < backends.size(); i++) {
       Backend b = backends.get(i);
-      if (b.portFor(f.name()) <= 0 || IpAddresses.parse(b.address()).orElseThrow().family() != family) {
+      if (backendFamilies[i] != family || b.portFor(f.name()) <= 0) {
         continue;
       }
       if (b.ready()) {
