@@ -52,8 +52,11 @@ public final class Maglev {
   private String[] keys = new String[0]; // by caller index, for sorting
   private int[] order = new int[0]; // sorted position → caller index
   private int[] sortTmp = new int[0];
-  private int[] next = new int[0]; // next slot of the backend's permutation to try
-  private int[] skip = new int[0];
+  /**
+   * Per participating backend in sorted order, three ints side by side (one cache line): the next
+   * slot of its permutation to try, its skip, and its index in the caller's list.
+   */
+  private int[] state = new int[0];
   private int[] weight = new int[0];
   private long[] counter = new long[0];
 
@@ -128,9 +131,9 @@ public final class Maglev {
         continue;
       }
       hashKey(key);
-      order[n] = i; // compacts in place: n <= s, so no unread entry is overwritten
-      next[n] = (int) Long.remainderUnsigned(hash[0], m);
-      skip[n] = (int) Long.remainderUnsigned(hash[1], m - 1) + 1;
+      state[3 * n] = (int) Long.remainderUnsigned(hash[0], m);
+      state[3 * n + 1] = (int) Long.remainderUnsigned(hash[1], m - 1) + 1;
+      state[3 * n + 2] = i;
       weight[n] = w;
       weightSum += w;
       n++;
@@ -149,46 +152,71 @@ public final class Maglev {
 
   /** The round-robin fill over n sorted backends; writes every slot of out. */
   private void fill(int n, int[] out) {
-    final int m = this.m;
-    final long[] taken = this.taken;
-    final int[] next = this.next;
-    final int[] skip = this.skip;
-    final int[] weight = this.weight;
-    final long[] counter = this.counter;
-    final int[] order = this.order;
+    Arrays.fill(taken, 0L);
+    boolean uniform = true;
     long weightSum = 0;
     for (int s = 0; s < n; s++) {
+      uniform &= weight[s] == weight[0];
       weightSum += weight[s];
     }
-    Arrays.fill(taken, 0L);
-    int turn = 0; // n mod N, kept incrementally
+    if (uniform) {
+      // Equal weights never pass a turn over (see fillWeighted), so skip the bookkeeping.
+      for (int filled = 0; ; ) {
+        for (int b = 0; b < 3 * n; b += 3) {
+          takeNextFree(b, out);
+          if (++filled == m) {
+            return;
+          }
+        }
+      }
+    }
+    fillWeighted(n, weightSum, out);
+  }
+
+  private void fillWeighted(int n, long weightSum, int[] out) {
+    final int[] weight = this.weight;
+    final long[] counter = this.counter;
+    int turn = 0; // slot mod N, kept incrementally
     for (int slot = 0; slot < m; slot++) {
       int i = turn;
       long reach = slot + 1L;
       // Terminates: not every backend can be passed over, as Σ(slot+1)·w_i = (slot+1)·sum
-      // >= Σcounter_i = Σ⌊w_i/N⌋ + slot·sum. With equal weights none ever is.
+      // >= Σcounter_i = Σ⌊w_i/N⌋ + slot·sum. With equal weights none ever is: backend i's k-th
+      // turn is at slot kN+i, where (kN+i+1)·w >= ⌊w/N⌋ + kN·w.
       while (reach * weight[i] < counter[i]) {
         if (++i == n) {
           i = 0;
         }
       }
       counter[i] += weightSum;
-      int c = next[i];
-      int s = skip[i];
-      while ((taken[c >>> 6] & (1L << c)) != 0) {
-        c += s;
-        if (c >= m) {
-          c -= m;
-        }
-      }
-      taken[c >>> 6] |= 1L << c;
-      out[c] = order[i];
-      c += s;
-      next[i] = c >= m ? c - m : c;
+      takeNextFree(3 * i, out);
       if (++turn == n) {
         turn = 0;
       }
     }
+  }
+
+  /**
+   * The hot loop: walks the permutation of the backend whose state starts at {@code state[b]} to
+   * its next free slot and takes it. The permutation is computed incrementally and the occupancy
+   * is a bitmap, so a probe is an add, a compare and an L1 load.
+   */
+  private void takeNextFree(int b, int[] out) {
+    final int[] state = this.state;
+    final long[] taken = this.taken;
+    final int m = this.m;
+    int c = state[b];
+    final int s = state[b + 1];
+    while ((taken[c >>> 6] & (1L << c)) != 0) {
+      c += s;
+      if (c >= m) {
+        c -= m;
+      }
+    }
+    taken[c >>> 6] |= 1L << c;
+    out[c] = state[b + 2];
+    c += s;
+    state[b] = c >= m ? c - m : c;
   }
 
   private void hashKey(String key) {
@@ -243,8 +271,7 @@ public final class Maglev {
     keys = new String[size];
     order = new int[size];
     sortTmp = new int[size];
-    next = new int[size];
-    skip = new int[size];
+    state = new int[3 * size];
     weight = new int[size];
     counter = new long[size];
   }

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Operator scale benchmark: N Services x E endpoints in the Fabric8 mock API server, the operator
+# jar in its own JVM. Usage: hack/operator-scale.sh [services=10000] [endpointsPerService=10] [samples=300]
+# OPERATOR_JAVA_OPTS passes JVM flags to the operator process (e.g. "-Xmx256m").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mvn -B -ntp -q -pl crds,operator -am install -DskipTests
+mvn -B -ntp -q -pl operator dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
+cd operator
+exec java -Xmx4g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  -Djava.util.logging.config.file=src/test/resources/logging.properties \
+  -cp "target/test-classes:target/classes:../crds/target/classes:$(cat target/test-classpath.txt)" \
+  dev.turnpike.operator.scale.OperatorScaleHarness target/turnpike-operator.jar "$@"
