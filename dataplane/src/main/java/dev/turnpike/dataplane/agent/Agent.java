@@ -12,6 +12,7 @@ import dev.turnpike.dataplane.health.ProxyHealth;
 import dev.turnpike.dataplane.health.ServiceHealthServers;
 import dev.turnpike.dataplane.metrics.AgentMetrics;
 import dev.turnpike.dataplane.metrics.MetricsServer;
+import dev.turnpike.dataplane.status.ServiceEvents;
 import dev.turnpike.dataplane.status.StatusReporter;
 import dev.turnpike.dataplane.sync.BoundedFrequencyRunner;
 import dev.turnpike.dataplane.sync.ChangeTracker;
@@ -57,6 +58,7 @@ public final class Agent implements AutoCloseable {
   private final ChangeTracker tracker;
   private final ServiceHealthServers serviceHealth;
   private final StatusReporter status;
+  private final ServiceEvents events;
   private final ScheduledExecutorService statusExecutor;
   private final BoundedFrequencyRunner runner;
   private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -80,6 +82,7 @@ public final class Agent implements AutoCloseable {
     this.status = new StatusReporter(
         client, config.nodeName(), () -> nodeUid, dataplane.mode(), clock, config.statusUpdateInterval(),
         STATUS_JITTER, new Random(), statusExecutor);
+    this.events = new ServiceEvents(client, config.nodeName(), clock, statusExecutor);
     SyncLoop loop = new SyncLoop(dataplane, tracker, clock, config.syncPeriod(), List.of(new Listener()));
     // Retry after a failure from the min sync period, doubling up to the sync period.
     Duration retryInitial = config.minSyncPeriod().isZero() ? Duration.ofMillis(100) : config.minSyncPeriod();
@@ -193,6 +196,7 @@ public final class Agent implements AutoCloseable {
       snapshot.triggerTimes().values().forEach(ts -> ts.forEach(t -> metrics.networkProgrammed(Duration.between(t, at))));
       serviceHealth.sync(LocalEndpoints.healthChecks(snapshot.state()));
       status.succeeded(result, at);
+      events.refused(result.serviceErrors());
     }
 
     @Override

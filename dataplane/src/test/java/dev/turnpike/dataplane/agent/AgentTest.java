@@ -266,4 +266,38 @@ class AgentTest {
     assertFalse(text.contains("turnpike_sync_proxy_rules_last_timestamp_seconds 0.0"), text);
     assertFalse(text.contains("turnpike_sync_proxy_rules_last_queued_timestamp_seconds 0.0"), text);
   }
+
+  @Test
+  void refusedServicesGetOneWarningEventAndShowInTheStatus() throws Exception {
+    dataplane.refuse(Map.of(WEB, "maglev table size 65521 exceeds 16381"));
+    startAgent("--status-update-interval=1h");
+    apply(WEB, clusterIp("shop", "web", "10.96.0.10", backend("10.0.0.1", NODE)));
+    await().atMost(WAIT).until(() -> !client.v1().events().inNamespace("shop").list().getItems().isEmpty());
+    var event = client.v1().events().inNamespace("shop").list().getItems().get(0);
+    assertEquals("Warning", event.getType());
+    assertEquals("FailedToProgramService", event.getReason());
+    assertEquals("Service", event.getInvolvedObject().getKind());
+    assertEquals("web", event.getInvolvedObject().getName());
+    assertEquals("node node-a: maglev table size 65521 exceeds 16381", event.getMessage());
+    await().atMost(WAIT).until(() -> status() != null && status().lastError().contains("shop/web: maglev table size"));
+
+    apply(API, clusterIp("shop", "api", "10.96.0.11", backend("10.0.0.2", NODE)));
+    awaitRequest(r -> r.state().tables().containsKey(API));
+    await().during(Duration.ofMillis(500)).atMost(WAIT)
+        .until(() -> client.v1().events().inNamespace("shop").list().getItems().size() == 1);
+  }
+
+  @Test
+  void agentMainRunsTheAgentUntilStopped() throws Exception {
+    apply(WEB, clusterIp("shop", "web", "10.96.0.10", backend("10.0.0.1", NODE)));
+    java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CompletableFuture<Integer> exit = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+        AgentMain.run(new String[] {"--healthz-bind-address=127.0.0.1:0", "--metrics-bind-address=", "--min-sync-period=100ms"},
+            Map.of("NODE_NAME", NODE), c -> dataplane, () -> server.createClient(), System.err, stop));
+    SyncRequest first = awaitRequest(r -> true);
+    assertEquals(Set.of(WEB), first.state().tables().keySet());
+    stop.countDown();
+    assertEquals(0, exit.get(30, java.util.concurrent.TimeUnit.SECONDS));
+    assertEquals(0, dataplane.cleanups(), "stopping the agent leaves the rules in place");
+  }
 }
