@@ -7,6 +7,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,8 +16,8 @@ import org.slf4j.LoggerFactory;
  * One HTTP server per healthCheckNodePort of the node's ETP-Local LoadBalancer Services, as
  * kube-proxy's ServiceHealthServer: 200 when the Service has local endpoints and the agent is
  * healthy, else 503, so the cloud load balancer only sends traffic to nodes that can serve it.
- * Servers open and close as Services come and go; a port that fails to bind is retried on the
- * next sync.
+ * Servers open and close as Services come and go; a port that fails to bind (for example one
+ * still closing) is retried on the next sync.
  */
 public final class ServiceHealthServers implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ServiceHealthServers.class);
@@ -23,6 +25,13 @@ public final class ServiceHealthServers implements AutoCloseable {
   private final InetAddress bindAddress;
   private final ProxyHealth health;
   private final Map<ServiceKey, Instance> instances = new HashMap<>(); // guarded by this
+  // HttpServer.stop can take about a second (the dispatcher's select timeout); the sync thread
+  // must not wait for it.
+  private final ExecutorService closer = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "health-check-closer");
+    t.setDaemon(true);
+    return t;
+  });
 
   private static final class Instance {
     final int port;
@@ -48,7 +57,8 @@ public final class ServiceHealthServers implements AutoCloseable {
         return false;
       }
       LOG.info("closing health check for {} on port {}", e.getKey(), e.getValue().port);
-      e.getValue().server.stop(0);
+      HttpServer server = e.getValue().server;
+      closer.execute(() -> server.stop(0));
       return true;
     });
     wanted.forEach((key, w) -> {
@@ -100,7 +110,8 @@ public final class ServiceHealthServers implements AutoCloseable {
 
   @Override
   public synchronized void close() {
-    instances.values().forEach(i -> i.server.stop(0));
+    instances.values().forEach(i -> closer.execute(() -> i.server.stop(0)));
     instances.clear();
+    closer.shutdown();
   }
 }
