@@ -18,6 +18,7 @@ public final class GenlFamilyResolver {
   /** The controller's own, fixed family id (GENL_ID_CTRL = NLMSG_MIN_TYPE). */
   public static final int GENL_ID_CTRL = Netlink.NLMSG_MIN_TYPE;
   public static final int CTRL_VERSION = 1;
+  public static final int GENL_NAMSIZ = 16;
   public static final int CTRL_CMD_NEWFAMILY = 1;
   public static final int CTRL_CMD_GETFAMILY = 3;
   public static final int CTRL_ATTR_FAMILY_ID = 1;
@@ -49,6 +50,11 @@ public final class GenlFamilyResolver {
    * @throws GenlFamilyNotFoundException when the kernel has no such family
    */
   public GenlFamily resolve(String name) throws NetlinkException {
+    if (name.isEmpty() || name.length() >= GENL_NAMSIZ) {
+      // The kernel's policy would answer a bare EINVAL.
+      throw new IllegalArgumentException("generic netlink family names have 1 to "
+          + (GENL_NAMSIZ - 1) + " characters: '" + name + "'");
+    }
     List<NetlinkMessage> replies;
     try {
       replies = client.request(getFamilyRequest(name));

@@ -22,12 +22,18 @@ public final class RtnlClient {
   }
 
   /**
-   * Creates a dummy link unless it exists, and returns it. A link of that name but another kind
-   * is an error: it is not ours to reuse.
+   * Creates a dummy link (what IPVS mode puts its virtual IPs on) unless it exists, and returns
+   * it. A link of that name but another kind is an error: it is not ours to reuse. A kernel
+   * without CONFIG_DUMMY answers EOPNOTSUPP.
    */
   public Link ensureDummyLink(String name) throws NetlinkException {
+    return ensureLink(name, "dummy");
+  }
+
+  /** {@link #ensureDummyLink} for any link kind that needs no attributes but its name. */
+  public Link ensureLink(String name, String kind) throws NetlinkException {
     try {
-      client.execute(RtnlMessages.newLink(name, "dummy"));
+      client.execute(RtnlMessages.newLink(name, kind));
     } catch (NetlinkException e) {
       if (!e.is(Errno.EEXIST)) {
         throw e;
@@ -35,9 +41,9 @@ public final class RtnlClient {
     }
     Link link = findLink(name).orElseThrow(() -> new NetlinkException(
         "link " + name + " vanished right after it was created", Errno.ENODEV.code()));
-    if (!link.kind().equals("dummy")) {
+    if (!link.kind().equals(kind)) {
       throw new NetlinkException("link " + name + " exists but is of kind '" + link.kind()
-          + "', not dummy", Errno.EEXIST.code());
+          + "', not " + kind, Errno.EEXIST.code());
     }
     return link;
   }
