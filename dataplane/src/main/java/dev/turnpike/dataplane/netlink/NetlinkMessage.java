@@ -18,6 +18,9 @@ public record NetlinkMessage(NlMsgHdr header, int offset, ByteBuffer payload) {
   /** Splits a datagram into messages; rejects a truncated or malformed one with its offset. */
   public static List<NetlinkMessage> parseDatagram(ByteBuffer datagram) {
     ByteBuffer b = datagram.slice().order(ByteOrder.nativeOrder());
+    if (!b.hasRemaining()) {
+      throw new NetlinkParseException("empty netlink datagram");
+    }
     List<NetlinkMessage> out = new ArrayList<>();
     int pos = 0;
     int end = b.limit();
