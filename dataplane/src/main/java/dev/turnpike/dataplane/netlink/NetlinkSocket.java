@@ -53,7 +53,7 @@ public final class NetlinkSocket implements NetlinkChannel {
       throws NetlinkException {
     int fd = libc.socket(Netlink.AF_NETLINK, Netlink.SOCK_RAW | Netlink.SOCK_CLOEXEC, protocol);
     if (fd < 0) {
-      throw new NetlinkException("socket(AF_NETLINK, " + protocol + ")", LibC.lastError(libc));
+      throw syscallError(libc, "socket(AF_NETLINK, " + protocol + ")");
     }
     try {
       configure(libc, fd, options);
@@ -124,9 +124,8 @@ public final class NetlinkSocket implements NetlinkChannel {
         }
         return;
       }
-      int errno = LibC.lastError(libc);
-      if (errno != Errno.EINTR.code()) {
-        throw new NetlinkException("sendto(netlink)", errno);
+      if (LibC.lastError(libc) != Errno.EINTR.code()) {
+        throw syscallError(libc, "sendto(netlink)");
       }
     }
   }
@@ -157,7 +156,7 @@ public final class NetlinkSocket implements NetlinkChannel {
         throw new NetlinkException("no netlink reply within " + receiveTimeout, errno);
       }
       if (errno != Errno.EINTR.code()) {
-        throw new NetlinkException("recv(netlink)", errno);
+        throw syscallError(libc, "recv(netlink)");
       }
     }
   }
@@ -194,8 +193,14 @@ public final class NetlinkSocket implements NetlinkChannel {
 
   private static void check(LibC libc, int rc, String what) throws NetlinkException {
     if (rc < 0) {
-      throw new NetlinkException(what, LibC.lastError(libc));
+      throw syscallError(libc, what);
     }
+  }
+
+  /** For the errno a libc call just left on this thread: "bind(...) failed (text): ENAME". */
+  static NetlinkException syscallError(LibC libc, String what) {
+    int errno = LibC.lastError(libc);
+    return new NetlinkException(what + " failed (" + libc.strerror(errno) + ")", errno);
   }
 
   private static ByteBuffer direct(int size) {

@@ -45,12 +45,11 @@ public final class NetworkNamespace {
       NetlinkSocket.Options options) throws NetlinkException {
     int nsFd = libc.open(namespaceFile.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
     if (nsFd < 0) {
-      throw new NetlinkException("open(" + namespaceFile + ")", LibC.lastError(libc));
+      throw NetlinkSocket.syscallError(libc, "open(" + namespaceFile + ")");
     }
     try {
       if (libc.setns(nsFd, LibC.CLONE_NEWNET) < 0) {
-        throw new NetlinkException("setns(" + namespaceFile + ", CLONE_NEWNET)",
-            LibC.lastError(libc));
+        throw NetlinkSocket.syscallError(libc, "setns(" + namespaceFile + ", CLONE_NEWNET)");
       }
       return NetlinkSocket.open(libc, protocol, options);
     } finally {

@@ -184,6 +184,17 @@ class NetlinkKernelTest {
   }
 
   @Test
+  void aFailedSyscallCarriesErrnoAndItsText() {
+    NetlinkException e = assertThrows(NetlinkException.class,
+        () -> NetworkNamespace.openSocket(LibC.load(),
+            java.nio.file.Path.of("/var/run/netns/tp-no-such-ns"), Netlink.NETLINK_ROUTE,
+            NetlinkSocket.Options.defaults()));
+    assertEquals("ENOENT", e.errnoName());
+    assertEquals("open(/var/run/netns/tp-no-such-ns) failed (No such file or directory): ENOENT",
+        e.getMessage());
+  }
+
+  @Test
   void theHostNamespaceIsNotTouched() throws Exception {
     try (NetlinkClient host = new NetlinkClient(NetlinkSocket.open(Netlink.NETLINK_ROUTE))) {
       assertTrue(new RtnlClient(host).findLink("tp-dump0").isEmpty());

@@ -5,6 +5,7 @@ import dev.turnpike.dataplane.netlink.Netlink;
 import dev.turnpike.dataplane.netlink.NetlinkClient;
 import dev.turnpike.dataplane.netlink.NetlinkException;
 import dev.turnpike.dataplane.netlink.NetlinkMessage;
+import dev.turnpike.dataplane.netlink.NetlinkRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -32,13 +33,7 @@ public final class RtnlClient {
 
   /** {@link #ensureDummyLink} for any link kind that needs no attributes but its name. */
   public Link ensureLink(String name, String kind) throws NetlinkException {
-    try {
-      client.execute(RtnlMessages.newLink(name, kind));
-    } catch (NetlinkException e) {
-      if (!e.is(Errno.EEXIST)) {
-        throw e;
-      }
-    }
+    executeUnless(RtnlMessages.newLink(name, kind), Errno.EEXIST);
     Link link = findLink(name).orElseThrow(() -> new NetlinkException(
         "link " + name + " vanished right after it was created", Errno.ENODEV.code()));
     if (!link.kind().equals(kind)) {
@@ -67,37 +62,27 @@ public final class RtnlClient {
 
   /** Returns false when there was no such link. */
   public boolean deleteLink(String name) throws NetlinkException {
-    try {
-      client.execute(RtnlMessages.deleteLink(name));
-      return true;
-    } catch (NetlinkException e) {
-      if (e.is(Errno.ENODEV)) {
-        return false;
-      }
-      throw e;
-    }
+    return executeUnless(RtnlMessages.deleteLink(name), Errno.ENODEV);
   }
 
   /** Returns false when the address was already there. */
   public boolean addAddress(IfAddress address) throws NetlinkException {
-    try {
-      client.execute(RtnlMessages.newAddress(address));
-      return true;
-    } catch (NetlinkException e) {
-      if (e.is(Errno.EEXIST)) {
-        return false;
-      }
-      throw e;
-    }
+    return executeUnless(RtnlMessages.newAddress(address), Errno.EEXIST);
   }
 
   /** Returns false when the address was not there. */
   public boolean deleteAddress(IfAddress address) throws NetlinkException {
+    return executeUnless(RtnlMessages.deleteAddress(address), Errno.EADDRNOTAVAIL);
+  }
+
+  /** Executes; false when the kernel answered {@code alreadyDone}, the idempotent outcome. */
+  private boolean executeUnless(NetlinkRequest request, Errno alreadyDone)
+      throws NetlinkException {
     try {
-      client.execute(RtnlMessages.deleteAddress(address));
+      client.execute(request);
       return true;
     } catch (NetlinkException e) {
-      if (e.is(Errno.EADDRNOTAVAIL)) {
+      if (e.is(alreadyDone)) {
         return false;
       }
       throw e;
