@@ -60,15 +60,20 @@ public final class IptablesDataplane implements Dataplane {
     Map<String, Integer> noLocal = new TreeMap<>();
     Set<ServiceKey> programmed = new LinkedHashSet<>();
     for (IpFamily family : families) {
-      IptablesRenderer.Rendered previous = full ? null : applied.get(family);
-      IptablesRenderer.Existing existing = IptablesRenderer.Existing.NONE;
+      IptablesRenderer.Rendered last = applied.get(family);
+      IptablesRenderer.Rendered previous = full ? null : last;
       try {
-        if (previous == null) {
+        // iptables-save only when there is no trustworthy previous render (first sync, after a
+        // failure or cleanup): at 10k Services reading the tables back costs seconds.
+        IptablesRenderer.Existing existing;
+        if (last == null) {
           Map<String, String> saved = new HashMap<>();
           for (String t : TABLES) {
             saved.put(t, iptables.save(family, t));
           }
           existing = IptablesRenderer.Existing.fromSave(saved);
+        } else {
+          existing = full ? IptablesRenderer.Existing.fromPrevious(last) : IptablesRenderer.Existing.NONE;
         }
         IptablesRenderer.Rendered r =
             renderer.render(request.state(), family, previous == null ? null : request.changed(), previous, existing);
@@ -77,6 +82,7 @@ public final class IptablesDataplane implements Dataplane {
         applied.put(family, r);
       } catch (IptablesException | RuntimeException e) {
         needFull = true;
+        applied.remove(family); // the kernel may differ from any render now: read it back next time
         throw new DataplaneException("iptables sync of " + family + " failed; previous rules kept: " + e.getMessage(), e);
       }
       IptablesRenderer.Rendered r = applied.get(family);
@@ -142,26 +148,15 @@ public final class IptablesDataplane implements Dataplane {
 
   /** Deletes the hook rules as saved, then flushes and deletes every Turnpike chain. */
   static String cleanupPayload(String table, String saved) {
-    List<String> own = new ArrayList<>();
-    List<String> hooks = new ArrayList<>();
-    for (RestoreText.Block b : RestoreText.parse(saved)) {
-      for (RestoreText.Op op : b.ops()) {
-        if (op instanceof RestoreText.Declare d && d.chain().startsWith(ChainNames.PREFIX)) {
-          own.add(d.chain());
-        } else if (op instanceof RestoreText.AddRule a && !a.chain().startsWith(ChainNames.PREFIX)) {
-          String target = IptablesRenderer.targetOf(a.args());
-          if (target != null && target.startsWith(ChainNames.PREFIX)) {
-            hooks.add("-D " + a.chain() + " " + RestoreText.join(a.args()));
-          }
-        }
-      }
-    }
+    IptablesRenderer.Existing found = IptablesRenderer.Existing.fromSave(Map.of(table, saved));
+    Set<String> own = found.chains().getOrDefault(table, Set.of());
+    List<String> hooks = found.hookRules().getOrDefault(table, List.of());
     if (own.isEmpty() && hooks.isEmpty()) {
       return "";
     }
     StringBuilder sb = new StringBuilder("*").append(table).append('\n');
     own.forEach(c -> sb.append(':').append(c).append(" - [0:0]\n"));
-    hooks.forEach(h -> sb.append(h).append('\n'));
+    hooks.forEach(h -> sb.append("-D ").append(h).append('\n'));
     own.forEach(c -> sb.append("-X ").append(c).append('\n'));
     return sb.append("COMMIT\n").toString();
   }

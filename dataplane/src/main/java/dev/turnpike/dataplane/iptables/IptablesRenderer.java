@@ -52,8 +52,17 @@ import java.util.TreeSet;
  * only for the changed Services (KEP-3453). Chains that disappeared are flushed and deleted.
  */
 public final class IptablesRenderer {
+  /** kube-proxy's large-cluster threshold: above it rules carry no comments (about 40% less text). */
+  static final int LARGE_CLUSTER_ENDPOINTS = 1000;
+
   private final IptablesConfig config;
   private final List<IpAddresses.Cidr> clusterCidrs;
+  // Per-render state; a renderer serves one sync loop and is not thread-safe.
+  private boolean largeCluster;
+  /** Chain names by kind+input, this render's and the previous one's: hashing 100k names costs. */
+  private Map<String, String> names = new HashMap<>();
+  private Map<String, String> oldNames = new HashMap<>();
+  private final Map<Integer, String[]> probabilityText = new HashMap<>();
 
   public IptablesRenderer(IptablesConfig config) {
     this.config = Objects.requireNonNull(config);
@@ -73,23 +82,27 @@ public final class IptablesRenderer {
 
   /**
    * What exists in the kernel besides what the previous render wrote: Turnpike chains found by
-   * iptables-save (table → names) and the hooks already in place ("table/BUILTIN>TARGET").
+   * iptables-save (table → names), the hooks already in place ("table/BUILTIN>TARGET") and those
+   * hook rules as saved (table → "BUILTIN args…", what cleanup deletes).
    */
-  public record Existing(Map<String, Set<String>> chains, Set<String> hooks) {
-    public static final Existing NONE = new Existing(Map.of(), Set.of());
+  public record Existing(Map<String, Set<String>> chains, Set<String> hooks, Map<String, List<String>> hookRules) {
+    public static final Existing NONE = new Existing(Map.of(), Set.of(), Map.of());
 
     public Existing {
       chains = Map.copyOf(chains);
       hooks = Set.copyOf(hooks);
+      hookRules = Map.copyOf(hookRules);
     }
 
     /** Reads iptables-save output of the tables Turnpike uses. */
     public static Existing fromSave(Map<String, String> saveByTable) {
       Map<String, Set<String>> chains = new HashMap<>();
       Set<String> hooks = new HashSet<>();
+      Map<String, List<String>> hookRules = new HashMap<>();
       saveByTable.forEach(
           (table, text) -> {
             Set<String> own = new TreeSet<>();
+            List<String> rules = new ArrayList<>();
             for (RestoreText.Block b : RestoreText.parse(text)) {
               for (RestoreText.Op op : b.ops()) {
                 if (op instanceof RestoreText.Declare d && d.chain().startsWith(ChainNames.PREFIX)) {
@@ -98,13 +111,28 @@ public final class IptablesRenderer {
                   String target = targetOf(a.args());
                   if (target != null && target.startsWith(ChainNames.PREFIX)) {
                     hooks.add(table + "/" + a.chain() + ">" + target);
+                    rules.add(a.chain() + " " + RestoreText.join(a.args()));
                   }
                 }
               }
             }
             chains.put(table, own);
+            hookRules.put(table, rules);
           });
-      return new Existing(chains, hooks);
+      return new Existing(chains, hooks, hookRules);
+    }
+
+    /**
+     * What a successfully applied render left: its chains, and every hook in place (a periodic
+     * full sync then needs no iptables-save; if someone removed our chains meanwhile, a restore
+     * that jumps to them fails and the sync after it reads iptables-save again).
+     */
+    public static Existing fromPrevious(Rendered previous) {
+      Set<String> nat = new HashSet<>(previous.dispatchChains());
+      previous.services().values().forEach(s -> nat.addAll(s.chains()));
+      Set<String> hooks = new HashSet<>();
+      Hooks.ALL.forEach(h -> hooks.add(h.table() + "/" + h.builtin() + ">" + h.target()));
+      return new Existing(Map.of("nat", nat), hooks, Map.of());
     }
   }
 
@@ -128,7 +156,8 @@ public final class IptablesRenderer {
       Map<ServiceKey, String> serviceErrors,
       Map<String, Integer> noLocalEndpoints,
       int servicesProgrammed,
-      long rulesWritten) {}
+      long rulesWritten,
+      boolean largeCluster) {}
 
   /**
    * Renders a payload.
@@ -139,7 +168,15 @@ public final class IptablesRenderer {
    */
   public Rendered render(
       DesiredState state, IpFamily family, Set<ServiceKey> changed, Rendered previous, Existing existing) {
-    boolean full = changed == null || previous == null;
+    long endpoints = 0;
+    for (ForwardingTableSpec spec : state.tables().values()) {
+      endpoints += spec.backends().size();
+    }
+    largeCluster = endpoints > LARGE_CLUSTER_ENDPOINTS;
+    // Unchanged Services keep their text from the previous render; a mode change rewrites all.
+    boolean full = changed == null || previous == null || previous.largeCluster() != largeCluster;
+    oldNames = names;
+    names = new HashMap<>(oldNames.size() * 2);
     NodeContext node = state.node();
     Table filter = new Table("filter");
     Table nat = new Table("nat");
@@ -268,7 +305,7 @@ public final class IptablesRenderer {
     filter.write(payload);
     nat.write(payload);
     return new Rendered(
-        payload.toString(), services, dispatchChains, counts, errors, noLocal, programmed, filter.rules + nat.rules);
+        payload.toString(), services, dispatchChains, counts, errors, noLocal, programmed, filter.rules + nat.rules, largeCluster);
   }
 
   /** Everything about one frontend in one family that decides which chains exist and where they are jumped from. */
@@ -312,14 +349,14 @@ public final class IptablesRenderer {
       this.proto = f.protocol().name().toLowerCase(Locale.ROOT);
       this.protoMatch = "-p " + proto + " -m " + proto;
       String base = portName + proto;
-      svc = ChainNames.of(Kind.SVC, base);
-      svl = ChainNames.of(Kind.SVL, base);
-      ext = ChainNames.of(Kind.EXT, base);
-      fw = ChainNames.of(Kind.FWL, base);
+      svc = name(Kind.SVC, base);
+      svl = name(Kind.SVL, base);
+      ext = name(Kind.EXT, base);
+      fw = name(Kind.FWL, base);
     }
 
     String sepChain(Backend b) {
-      return sep.computeIfAbsent(b, x -> ChainNames.of(Kind.SEP, portName + proto + endpoint(x)));
+      return sep.computeIfAbsent(b, x -> name(Kind.SEP, portName + proto + endpoint(x)));
     }
 
     String endpoint(Backend b) {
@@ -506,44 +543,44 @@ public final class IptablesRenderer {
     }
     if (p.hasInternal) {
       nat.computeIfAbsent(p.clusterIp, k -> new ArrayList<>())
-          .add(comment(p.portName + " cluster IP") + " " + match + " -j " + p.internalChain);
+          .add(note(p.portName + " cluster IP") + match + " -j " + p.internalChain);
     } else {
-      filter.add(ChainNames.SERVICES, "-d " + host(p.clusterIp) + " " + comment(p.portName + why) + " " + match + " -j " + internalTarget);
+      filter.add(ChainNames.SERVICES, "-d " + host(p.clusterIp) + " " + note(p.portName + why) + match + " -j " + internalTarget);
     }
     for (IpAddresses.Ip ip : p.externalIps) {
       if (p.hasEndpoints) {
-        nat.computeIfAbsent(ip, k -> new ArrayList<>()).add(comment(p.portName + " external IP") + " " + match + " -j " + p.ext);
+        nat.computeIfAbsent(ip, k -> new ArrayList<>()).add(note(p.portName + " external IP") + match + " -j " + p.ext);
       }
       if (!p.hasExternal) {
-        filter.add(ChainNames.EXTERNAL_SERVICES, "-d " + host(ip) + " " + comment(p.portName + why) + " " + match + " -j " + externalTarget);
+        filter.add(ChainNames.EXTERNAL_SERVICES, "-d " + host(ip) + " " + note(p.portName + why) + match + " -j " + externalTarget);
       }
     }
     for (IpAddresses.Ip ip : p.lbIps) {
       if (p.hasEndpoints) {
         nat.computeIfAbsent(ip, k -> new ArrayList<>())
-            .add(comment(p.portName + " loadbalancer IP") + " " + match + " -j " + (p.usesFw ? p.fw : p.ext));
+            .add(note(p.portName + " loadbalancer IP") + match + " -j " + (p.usesFw ? p.fw : p.ext));
       }
       if (p.usesFw) {
         // Traffic the FWL chain accepted was DNATed; what still has the LB IP as destination was not.
-        filter.add(ChainNames.PROXY_FIREWALL, "-d " + host(ip) + " " + comment(p.portName + " traffic not accepted by " + p.fw) + " " + match + " -j DROP");
+        filter.add(ChainNames.PROXY_FIREWALL, "-d " + host(ip) + " " + note(p.portName + " traffic not accepted by " + p.fw) + match + " -j DROP");
       }
       if (!p.hasExternal) {
-        filter.add(ChainNames.EXTERNAL_SERVICES, "-d " + host(ip) + " " + comment(p.portName + why) + " " + match + " -j " + externalTarget);
+        filter.add(ChainNames.EXTERNAL_SERVICES, "-d " + host(ip) + " " + note(p.portName + why) + match + " -j " + externalTarget);
       }
     }
     Integer np = p.frontend.nodePort();
     if (np != null && np > 0) {
       String npMatch = p.protoMatch + " --dport " + np;
       if (p.hasEndpoints) {
-        nodePorts.add(comment(p.portName) + " " + npMatch + " -j " + p.ext);
+        nodePorts.add(note(p.portName) + npMatch + " -j " + p.ext);
       }
       if (!p.hasExternal) {
-        filter.add(ChainNames.EXTERNAL_SERVICES, comment(p.portName + why) + " -m addrtype --dst-type LOCAL " + npMatch + " -j " + externalTarget);
+        filter.add(ChainNames.EXTERNAL_SERVICES, note(p.portName + why) + "-m addrtype --dst-type LOCAL " + npMatch + " -j " + externalTarget);
       }
     }
     Integer hc = p.spec.healthCheckNodePort();
     if (hc != null && hc > 0 && p.spec.externalTrafficPolicy() == TrafficPolicy.Local) {
-      String rule = comment(p.portName + " health check node port") + " -p tcp -m tcp --dport " + hc + " -j ACCEPT";
+      String rule = note(p.portName + " health check node port") + "-p tcp -m tcp --dport " + hc + " -j ACCEPT";
       if (!filter.chainRules(ChainNames.NODEPORTS).contains(rule)) {
         filter.add(ChainNames.NODEPORTS, rule);
       }
@@ -588,28 +625,28 @@ public final class IptablesRenderer {
     }
     // Masquerade for ClusterIP traffic: everything, or what does not come from a pod.
     if (p.hasInternal && (p.internalChain.equals(p.svc) ? p.usesSvc : p.usesSvl)) {
-      String c = comment(p.portName + " cluster IP");
+      String c = note(p.portName + " cluster IP");
       if (config.masqueradeAll()) {
-        out.add(p.internalChain, c + " " + dst + " -j " + ChainNames.MARK_MASQ);
+        out.add(p.internalChain, c + dst + " -j " + ChainNames.MARK_MASQ);
       } else {
         List<IpAddresses.Cidr> pods = clusterCidrsOf(p.clusterIp.family());
         if (pods.size() == 1) {
-          out.add(p.internalChain, c + " " + dst + " ! -s " + pods.get(0).text() + " -j " + ChainNames.MARK_MASQ);
+          out.add(p.internalChain, c + dst + " ! -s " + pods.get(0).text() + " -j " + ChainNames.MARK_MASQ);
         } else if (pods.size() > 1) {
-          out.add(p.internalChain, c + " " + dst + " -j " + ChainNames.MARK_NON_POD);
+          out.add(p.internalChain, c + dst + " -j " + ChainNames.MARK_NON_POD);
         }
       }
     }
     if (p.usesExt) {
       if (p.externalPolicyChain.equals(p.svc)) {
-        out.add(p.ext, comment("masquerade traffic for " + p.portName + " external destinations") + " -j " + ChainNames.MARK_MASQ);
+        out.add(p.ext, note("masquerade traffic for " + p.portName + " external destinations") + "-j " + ChainNames.MARK_MASQ);
       } else {
         if (p.usesSvc) {
           for (IpAddresses.Cidr cidr : clusterCidrsOf(p.clusterIp.family())) {
-            out.add(p.ext, "-s " + cidr.text() + " " + comment("pod traffic for " + p.portName + " external destinations") + " -j " + p.svc);
+            out.add(p.ext, "-s " + cidr.text() + " " + note("pod traffic for " + p.portName + " external destinations") + "-j " + p.svc);
           }
-          out.add(p.ext, comment("masquerade LOCAL traffic for " + p.portName + " external destinations") + " -m addrtype --src-type LOCAL -j " + ChainNames.MARK_MASQ);
-          out.add(p.ext, comment("route LOCAL traffic for " + p.portName + " external destinations") + " -m addrtype --src-type LOCAL -j " + p.svc);
+          out.add(p.ext, note("masquerade LOCAL traffic for " + p.portName + " external destinations") + "-m addrtype --src-type LOCAL -j " + ChainNames.MARK_MASQ);
+          out.add(p.ext, note("route LOCAL traffic for " + p.portName + " external destinations") + "-m addrtype --src-type LOCAL -j " + p.svc);
         }
       }
       if (p.hasExternal) {
@@ -617,13 +654,13 @@ public final class IptablesRenderer {
       }
     }
     if (p.usesFw) {
-      String c = comment(p.portName + " loadbalancer IP");
+      String c = note(p.portName + " loadbalancer IP");
       for (String r : p.sourceRanges) {
-        out.add(p.fw, c + " -s " + r + " -j " + p.ext);
+        out.add(p.fw, c + "-s " + r + " -j " + p.ext);
       }
       if (p.allowFromNode) {
         for (IpAddresses.Ip ip : p.lbIps) {
-          out.add(p.fw, c + " -s " + host(ip) + " -j " + p.ext);
+          out.add(p.fw, c + "-s " + host(ip) + " -j " + p.ext);
         }
       }
     }
@@ -642,9 +679,9 @@ public final class IptablesRenderer {
         // Undo the HMARK slot: give the packet back the mark it had (saved in the SVC/SVL chain).
         out.add(sep, "-j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff");
       }
-      out.add(sep, comment(p.portName) + " -s " + host(IpAddresses.parse(b.address()).orElseThrow()) + " -j " + ChainNames.MARK_MASQ);
-      String recent = aff != null ? " -m recent --name " + sep + " --set --rsource" : "";
-      out.add(sep, comment(p.portName) + recent + " " + p.protoMatch + " -j DNAT --to-destination " + p.endpoint(b));
+      out.add(sep, note(p.portName) + "-s " + host(IpAddresses.parse(b.address()).orElseThrow()) + " -j " + ChainNames.MARK_MASQ);
+      String recent = aff != null ? "-m recent --name " + sep + " --set --rsource " : "";
+      out.add(sep, note(p.portName) + recent + p.protoMatch + " -j DNAT --to-destination " + p.endpoint(b));
     }
   }
 
@@ -657,18 +694,18 @@ public final class IptablesRenderer {
     if (aff != null) {
       for (Backend b : endpoints) {
         String sep = p.sepChain(b);
-        out.add(chain, comment(p.portName + " -> " + p.endpoint(b)) + " -m recent --name " + sep + " --rcheck --seconds " + aff.timeoutSeconds() + " --reap --rsource -j " + sep);
+        out.add(chain, note(p.portName + " -> " + p.endpoint(b)) + "-m recent --name " + sep + " --rcheck --seconds " + aff.timeoutSeconds() + " --reap --rsource -j " + sep);
       }
     }
     if (table != null) {
       maglevDispatch(p, chain, table, out);
       return;
     }
-    double[] prob = RandomSelection.chainProbabilities(endpoints.size());
+    String[] prob = probabilities(endpoints.size());
     for (int i = 0; i < endpoints.size(); i++) {
       Backend b = endpoints.get(i);
-      String stat = i < endpoints.size() - 1 ? " -m statistic --mode random --probability " + RandomSelection.formatProbability(prob[i]) : "";
-      out.add(chain, comment(p.portName + " -> " + p.endpoint(b)) + stat + " -j " + p.sepChain(b));
+      String stat = i < endpoints.size() - 1 ? "-m statistic --mode random --probability " + prob[i] + " " : "";
+      out.add(chain, note(p.portName + " -> " + p.endpoint(b)) + stat + "-j " + p.sepChain(b));
     }
   }
 
@@ -680,7 +717,7 @@ public final class IptablesRenderer {
   private void maglevDispatch(PortPlan p, String chain, int[] table, ServiceOut out) {
     int m = table.length;
     int k = groupBits(m);
-    out.add(chain, comment(p.portName + " maglev slot") + " -j HMARK --hmark-tuple src,dst,sport,dport,proto --hmark-mod " + m
+    out.add(chain, note(p.portName + " maglev slot") + "-j HMARK --hmark-tuple src,dst,sport,dport,proto --hmark-mod " + m
         + " --hmark-offset 0 --hmark-rnd 0x" + String.format(Locale.ROOT, "%08x", p.hmarkRnd));
     String groupMask = "0x" + Integer.toHexString(~((1 << k) - 1));
     for (int g = 0; g * (1 << k) < m; g++) {
@@ -703,7 +740,7 @@ public final class IptablesRenderer {
     return (bits + 1) / 2;
   }
 
-  private static List<String> groupChains(String chain, int[] table) {
+  private List<String> groupChains(String chain, int[] table) {
     int k = groupBits(table.length);
     List<String> out = new ArrayList<>();
     for (int g = 0; g * (1 << k) < table.length; g++) {
@@ -712,8 +749,32 @@ public final class IptablesRenderer {
     return out;
   }
 
-  private static String groupChain(String chain, int g) {
-    return ChainNames.of(Kind.MGD, chain + "/" + g);
+  private String groupChain(String chain, int g) {
+    return name(Kind.MGD, chain + "/" + g);
+  }
+
+  private String name(Kind kind, String input) {
+    String key = kind.name() + input;
+    String n = names.get(key);
+    if (n == null) {
+      n = oldNames.get(key);
+      if (n == null) {
+        n = ChainNames.of(kind, input);
+      }
+      names.put(key, n);
+    }
+    return n;
+  }
+
+  /** A rule's comment and a space, or nothing in large-cluster mode. */
+  private String note(String text) {
+    return largeCluster ? "" : comment(text) + " ";
+  }
+
+  /** kube-proxy's probabilities for n endpoints as rule text, formatted once per n. */
+  private String[] probabilities(int n) {
+    return probabilityText.computeIfAbsent(
+        n, k -> java.util.Arrays.stream(RandomSelection.chainProbabilities(k)).mapToObj(RandomSelection::formatProbability).toArray(String[]::new));
   }
 
   private List<IpAddresses.Cidr> clusterCidrsOf(IpFamily family) {
