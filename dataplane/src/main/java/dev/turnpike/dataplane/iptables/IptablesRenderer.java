@@ -63,6 +63,8 @@ public final class IptablesRenderer {
   private Map<String, String> names = new HashMap<>();
   private Map<String, String> oldNames = new HashMap<>();
   private final Map<Integer, String[]> probabilityText = new HashMap<>();
+  private final Map<IpFamily, Map<ServiceKey, Planned>> planned = new java.util.EnumMap<>(IpFamily.class);
+  private final Map<IpFamily, NodeContext> plannedNode = new java.util.EnumMap<>(IpFamily.class);
 
   public IptablesRenderer(IptablesConfig config) {
     this.config = Objects.requireNonNull(config);
@@ -187,23 +189,23 @@ public final class IptablesRenderer {
     Map<String, Integer> noLocal = new TreeMap<>(Map.of("internal", 0, "external", 0));
     int programmed = 0;
 
+    // A partial sync reuses the plans of unchanged Services (same spec object, same node): at
+    // 10k Services categorising every endpoint again is most of a partial render.
+    Map<ServiceKey, Planned> reusable =
+        !full && node.equals(plannedNode.get(family)) ? planned.getOrDefault(family, Map.of()) : Map.of();
+    Map<ServiceKey, Planned> plannedNow = new HashMap<>();
     for (var e : state.tables().entrySet()) {
       ServiceKey key = e.getKey();
       ForwardingTableSpec spec = e.getValue();
       boolean rewrite = full || changed.contains(key);
       ServiceOut out = new ServiceOut(rewrite ? nat : null);
-      String error = null;
-      List<PortPlan> plans = new ArrayList<>();
-      for (Frontend f : spec.frontends()) {
-        PortPlan p = plan(key, spec, f, family, node);
-        if (p == null) {
-          continue;
-        }
-        if (p.maglevError != null && error == null) {
-          error = p.maglevError;
-        }
-        plans.add(p);
+      Planned planned = rewrite ? null : reusable.get(key);
+      if (planned == null || planned.spec() != spec) {
+        planned = plan(key, spec, family, node);
       }
+      plannedNow.put(key, planned);
+      String error = planned.error();
+      List<PortPlan> plans = planned.plans();
       if (error != null) {
         errors.put(key, error);
         services.put(key, new ServiceChains(Set.of(), 0));
@@ -292,11 +294,15 @@ public final class IptablesRenderer {
 
     for (int i = Hooks.ALL.size() - 1; i >= 0; i--) {
       Hooks.Hook h = Hooks.ALL.get(i);
-      if (full && !existing.hooks().contains(h.table() + "/" + h.builtin() + ">" + h.target())) {
+      // Only when existing describes the kernel (a requested full sync); a full rewrite forced by
+      // a large-cluster mode change in a partial sync keeps the hooks already in place.
+      if ((changed == null || previous == null) && !existing.hooks().contains(h.table() + "/" + h.builtin() + ">" + h.target())) {
         (h.table().equals("nat") ? nat : filter).hook(h);
       }
     }
 
+    planned.put(family, plannedNow);
+    plannedNode.put(family, node);
     Map<String, Long> counts = new TreeMap<>();
     long serviceRules = services.values().stream().mapToLong(ServiceChains::rules).sum();
     counts.put("filter", (long) filter.rules);
@@ -389,6 +395,25 @@ public final class IptablesRenderer {
       }
       return out;
     }
+  }
+
+  /** One Service's plans in one family, with the spec they were made from. */
+  private record Planned(ForwardingTableSpec spec, List<PortPlan> plans, String error) {}
+
+  private Planned plan(ServiceKey key, ForwardingTableSpec spec, IpFamily family, NodeContext node) {
+    String error = null;
+    List<PortPlan> plans = new ArrayList<>();
+    for (Frontend f : spec.frontends()) {
+      PortPlan p = plan(key, spec, f, family, node);
+      if (p == null) {
+        continue;
+      }
+      if (p.maglevError != null && error == null) {
+        error = p.maglevError;
+      }
+      plans.add(p);
+    }
+    return new Planned(spec, List.copyOf(plans), error);
   }
 
   private PortPlan plan(ServiceKey key, ForwardingTableSpec spec, Frontend f, IpFamily family, NodeContext node) {

@@ -190,6 +190,24 @@ class IptablesDataplaneTest {
   }
 
   @Test
+  void largeClusterModeDropsCommentsAndCrossingTheThresholdRewritesEverything() throws Exception {
+    Map<String, ForwardingTableSpec> services = new LinkedHashMap<>();
+    for (int i = 0; i < 101; i++) {
+      Specs s = Specs.service("s" + i, "10.96.1." + (i + 1));
+      for (int j = 0; j < 10; j++) {
+        s.backend("10.244." + (i % 200) + "." + (j + 1), 80, "node-b");
+      }
+      services.put("s" + i, s.build());
+    }
+    sync(services, true);
+    assertFalse(fake.save(V4, "nat").contains("-A TURNPIKE-SEP-") && fake.save(V4, "nat").matches("(?s).*-A TURNPIKE-SEP-\\S+ -m comment.*"));
+    services.remove("s100"); // 1000 endpoints: back to commented rules, for every Service
+    sync(services, false, "s100");
+    assertEquals(freshFullDump(services), fake.dump(V4));
+    assertTrue(fake.save(V4, "nat").contains("-m comment --comment ns/s7:p"));
+  }
+
+  @Test
   void ipv6IsRenderedForIp6tables() throws Exception {
     FakeIptables f = new FakeIptables();
     IptablesDataplane d = new IptablesDataplane(f, (a, i) -> new Exec.Result(0, "", ""), Scenario.config(), List.of(IpFamily.IPv4, IpFamily.IPv6));
