@@ -1,0 +1,255 @@
+package dev.turnpike.dataplane.iptables;
+
+import dev.turnpike.api.v1alpha1.ForwardingTableSpec;
+import dev.turnpike.dataplane.DesiredState;
+import dev.turnpike.dataplane.NodeContext;
+import dev.turnpike.dataplane.ServiceKey;
+import dev.turnpike.dataplane.SyncRequest;
+import dev.turnpike.dataplane.SyncResult;
+import dev.turnpike.net.IpFamily;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Scale figures for docs/iptables.md, against real iptables in scratch network namespaces (root):
+ * full and incremental sync time at 1k and 10k Services × 10 endpoints, Maglev rule counts and sync
+ * time by table size, and first-packet cost (connection setup from a client namespace) at 100 vs
+ * 10,000 Services against a kube-proxy-shaped linear ruleset. A harness, not a test.
+ *
+ * <pre>
+ * mvn -q -pl dataplane test-compile exec:java -Dexec.classpathScope=test \
+ *   -Dexec.mainClass=dev.turnpike.dataplane.iptables.IptablesScaleBench -Dexec.args="legacy"
+ * </pre>
+ */
+public final class IptablesScaleBench {
+  static final NodeContext NODE = new NodeContext("node-a", Map.of(), List.of(KernelLab.NODE_IP, KernelLab.GATEWAY));
+
+  private IptablesScaleBench() {}
+
+  static String clusterIp(int i) {
+    return "10.250." + (128 + i / 250) + "." + (i % 250 + 1);
+  }
+
+  static String endpoint(int k) {
+    return "10.250." + (2 + (k / 250) % 120) + "." + (k % 250 + 1);
+  }
+
+  static Map<ServiceKey, ForwardingTableSpec> services(int n, int endpoints, int endpointOffset) {
+    Map<ServiceKey, ForwardingTableSpec> m = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      Specs s = Specs.service("s" + i, clusterIp(i));
+      for (int j = 0; j < endpoints; j++) {
+        s.backend(endpoint(i * endpoints + j + endpointOffset), 8080, "node-" + (j % 3));
+      }
+      m.put(new ServiceKey("bench", "s" + i), s.build());
+    }
+    return m;
+  }
+
+  static long timeSync(IptablesDataplane dp, Map<ServiceKey, ForwardingTableSpec> t, Set<ServiceKey> changed, boolean full) throws Exception {
+    long t0 = System.nanoTime();
+    dp.sync(new SyncRequest(DesiredState.of(NODE, t), changed, full));
+    return (System.nanoTime() - t0) / 1_000_000;
+  }
+
+  static long median(long[] v) {
+    long[] c = v.clone();
+    Arrays.sort(c);
+    return c[c.length / 2];
+  }
+
+  /** Arguments: the iptables mode ({@code legacy} or {@code nft}, default legacy), then parts to run (sync, render, maglev, packet; default all). */
+  public static void main(String[] args) throws Exception {
+    Iptables.Mode mode = args.length > 0 && args[0].equals("nft") ? Iptables.Mode.NFT : Iptables.Mode.LEGACY;
+    Set<String> parts = args.length > 1 ? Set.of(args).stream().skip(0).collect(java.util.stream.Collectors.toSet()) : Set.of("sync", "render", "maglev", "packet");
+    System.out.println("machine: " + Runtime.getRuntime().availableProcessors() + " CPUs, " + System.getProperty("os.name") + " " + System.getProperty("os.version") + ", iptables " + mode);
+    if (parts.contains("render")) {
+      renderFigures();
+    }
+    if (parts.contains("sync")) {
+      syncFigures(mode);
+    }
+    if (parts.contains("maglev")) {
+      maglevFigures(mode);
+    }
+    if (parts.contains("packet")) {
+      firstPacketFigures(mode);
+    }
+  }
+
+  /** Rendering alone (no I/O), warmed up: the Java side of a sync. */
+  static void renderFigures() {
+    IptablesRenderer r = new IptablesRenderer(IptablesConfig.defaults().withClusterCidrs(List.of("10.250.0.0/17")));
+    for (int n : new int[] {1000, 10000}) {
+      DesiredState st = DesiredState.of(NODE, services(n, 10, 0));
+      IptablesRenderer.Rendered full = null;
+      long[] fullMs = new long[7];
+      for (int i = 0; i < fullMs.length; i++) {
+        long t0 = System.nanoTime();
+        full = r.render(st, IpFamily.IPv4, null, null, IptablesRenderer.Existing.NONE);
+        fullMs[i] = (System.nanoTime() - t0) / 1_000_000;
+      }
+      long[] partMs = new long[7];
+      for (int i = 0; i < partMs.length; i++) {
+        long t0 = System.nanoTime();
+        r.render(st, IpFamily.IPv4, Set.of(new ServiceKey("bench", "s" + i)), full, IptablesRenderer.Existing.NONE);
+        partMs[i] = (System.nanoTime() - t0) / 1_000_000;
+      }
+      System.out.printf("render n=%d x10: full median %d ms (%d KiB payload), partial median %d ms%n", n, median(fullMs), full.payload().length() / 1024, median(partMs));
+    }
+  }
+
+  static void syncFigures(Iptables.Mode mode) throws Exception {
+    for (int n : new int[] {1000, 10000}) {
+      try (KernelLab lab = new KernelLab()) {
+        lab.start();
+        Exec exec = ProcessExec.inNetns(lab.node);
+        ExecIptables ipt = new ExecIptables(exec, mode);
+        IptablesDataplane dp = new IptablesDataplane(ipt, exec, IptablesConfig.defaults().withClusterCidrs(List.of("10.250.0.0/17")), List.of(IpFamily.IPv4));
+        Map<ServiceKey, ForwardingTableSpec> t = services(n, 10, 0);
+        long first = timeSync(dp, t, Set.of(), true);
+        long[] full = new long[3];
+        for (int r = 0; r < 3; r++) {
+          full[r] = timeSync(dp, t, Set.of(), true);
+        }
+        long[] endpointChange = new long[5];
+        long[] addService = new long[5];
+        for (int r = 0; r < 5; r++) {
+          ServiceKey k = new ServiceKey("bench", "s" + (r * 7));
+          Specs s = Specs.service("s" + (r * 7), clusterIp(r * 7));
+          for (int j = 0; j < 9; j++) {
+            s.backend(endpoint(r * 70 + j + 1), 8080, "node-1");
+          }
+          t.put(k, s.build());
+          endpointChange[r] = timeSync(dp, t, Set.of(k), false);
+          ServiceKey added = new ServiceKey("bench", "new" + r);
+          t.put(added, Specs.service("new" + r, clusterIp(n + r)).backend(endpoint(r), 8080, "node-1").build());
+          addService[r] = timeSync(dp, t, Set.of(added), false);
+        }
+        SyncResult res = dp.sync(new SyncRequest(DesiredState.of(NODE, t), Set.of(), true));
+        System.out.printf("sync %s n=%d x10: first full %d ms, full median %d ms, endpoint change median %d ms, add service median %d ms, rules %s%n",
+            ipt.mode(), n, first, median(full), median(endpointChange), median(addService), res.entryCounts());
+      }
+    }
+  }
+
+  static void maglevFigures(Iptables.Mode mode) throws Exception {
+    try (KernelLab lab = new KernelLab()) {
+      lab.start();
+      Exec exec = ProcessExec.inNetns(lab.node);
+      IptablesDataplane dp = new IptablesDataplane(new ExecIptables(exec, mode), exec, IptablesConfig.defaults(), List.of(IpFamily.IPv4));
+      long base = dp.sync(new SyncRequest(DesiredState.of(NODE, Map.of()), Set.of(), true)).ruleCount();
+      for (int m : new int[] {251, 1021, 4093, 16381}) {
+        Specs s = Specs.service("mg", clusterIp(0)).maglev(m);
+        for (int j = 0; j < 100; j++) {
+          s.backend(endpoint(j), 8080, "node-" + (j % 3));
+        }
+        Map<ServiceKey, ForwardingTableSpec> t = Map.of(new ServiceKey("bench", "mg"), s.build());
+        long[] ms = new long[3];
+        long rules = 0;
+        for (int r = 0; r < 3; r++) {
+          long t0 = System.nanoTime();
+          rules = dp.sync(new SyncRequest(DesiredState.of(NODE, t), Set.of(), true)).ruleCount() - base;
+          ms[r] = (System.nanoTime() - t0) / 1_000_000;
+        }
+        System.out.printf("maglev M=%d, 100 backends: %d rules for the Service, full sync median %d ms%n", m, rules, median(ms));
+      }
+    }
+  }
+
+  /**
+   * Connection setup time from the client namespace, as the overhead over connecting to the pod
+   * directly. The Python client costs about 200 µs per connection and drifts, so targets are
+   * measured in interleaved rounds and each round's overhead is taken against the same round's
+   * direct time. Ours at 10k and the kube-proxy shape at 10k are loaded side by side (the linear
+   * chain is hooked after ours and uses other addresses), so they share every round.
+   */
+  static void firstPacketFigures(Iptables.Mode mode) throws Exception {
+    int conns = 1000;
+    int rounds = 9;
+    try (KernelLab lab = new KernelLab()) {
+      lab.start();
+      String pod = lab.addPod("p1", 11);
+      lab.serve(pod, "p1", 8080);
+      Exec exec = ProcessExec.inNetns(lab.node);
+      ExecIptables ipt = new ExecIptables(exec, mode);
+      IptablesDataplane dp = new IptablesDataplane(ipt, exec, IptablesConfig.defaults().withClusterCidrs(List.of("10.250.0.0/17")), List.of(IpFamily.IPv4));
+      lab.in(lab.node, "ip", "route", "add", "10.250.128.0/17", "via", KernelLab.CLIENT_IP);
+      lab.in(lab.node, "ip", "route", "add", "10.250.64.0/18", "via", KernelLab.CLIENT_IP);
+      Map<String, Double> small = rounds(lab, rounds, conns, Map.of("ours@100", clusterIp(99)), dp, 100);
+      int n = 10000;
+      dp.sync(new SyncRequest(DesiredState.of(NODE, services(n, 1, 0, "10.250.1.11")), Set.of(), true));
+      StringBuilder p = new StringBuilder("*nat\n:KP-SERVICES - [0:0]\n:KP-SEP - [0:0]\n");
+      List<String> rules = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        p.append(":KP-SVC-").append(i).append(" - [0:0]\n");
+        rules.add("-A KP-SERVICES -d " + linearIp(i) + "/32 -p tcp -m tcp --dport 80 -j KP-SVC-" + i);
+        rules.add("-A KP-SVC-" + i + " -j KP-SEP");
+      }
+      rules.forEach(r -> p.append(r).append('\n'));
+      p.append("-A KP-SEP -p tcp -m tcp -j DNAT --to-destination 10.250.1.11:8080\n");
+      // Hooked for its own range only, so direct and ours@10k connections never walk it (kube-proxy
+      // hooks KUBE-SERVICES for every destination, so there every new connection pays it).
+      p.append("-A PREROUTING -d 10.250.64.0/18 -j KP-SERVICES\nCOMMIT\n");
+      ipt.restore(IpFamily.IPv4, p.toString(), true);
+      Map<String, Double> large = rounds(lab, rounds, conns, Map.of("ours@10k", clusterIp(n - 1), "linear@10k", linearIp(n - 1)), null, 0);
+      System.out.printf("first packet (%s), overhead per connection over direct (median of %d rounds x %d connections): ours@100 %.1f us, ours@10k %.1f us, kube-proxy-shaped linear@10k (last Service) %.1f us; direct %.1f us/conn%n",
+          ipt.mode(), rounds, conns, small.get("ours@100"), large.get("ours@10k"), large.get("linear@10k"), large.get("direct"));
+    }
+  }
+
+  static String linearIp(int i) {
+    return "10.250." + (64 + i / 250) + "." + (i % 250 + 1);
+  }
+
+  /** Services with one endpoint each at the given address (first-packet runs). */
+  static Map<ServiceKey, ForwardingTableSpec> services(int n, int endpoints, int offset, String address) {
+    Map<ServiceKey, ForwardingTableSpec> m = new HashMap<>();
+    for (int i = 0; i < n; i++) {
+      m.put(new ServiceKey("bench", "s" + i), Specs.service("s" + i, clusterIp(i)).backend(address, 8080, "node-a").build());
+    }
+    return m;
+  }
+
+  /** Per target: the median over rounds of (target µs/conn − direct µs/conn); "direct" is the median direct time. */
+  static Map<String, Double> rounds(KernelLab lab, int rounds, int conns, Map<String, String> targets, IptablesDataplane dp, int n) throws Exception {
+    if (dp != null) {
+      dp.sync(new SyncRequest(DesiredState.of(NODE, services(n, 1, 0, "10.250.1.11")), Set.of(), true));
+    }
+    Map<String, double[]> over = new HashMap<>();
+    double[] direct = new double[rounds];
+    targets.keySet().forEach(k -> over.put(k, new double[rounds]));
+    for (int r = 0; r < rounds; r++) {
+      direct[r] = perConnection(lab, "10.250.1.11", 8080, conns);
+      for (var t : targets.entrySet()) {
+        over.get(t.getKey())[r] = perConnection(lab, t.getValue(), 80, conns) - direct[r];
+      }
+    }
+    Map<String, Double> out = new HashMap<>();
+    over.forEach((k, v) -> out.put(k, medianOf(v)));
+    out.put("direct", medianOf(direct));
+    return out;
+  }
+
+  static double medianOf(double[] v) {
+    double[] c = v.clone();
+    Arrays.sort(c);
+    return c[c.length / 2];
+  }
+
+  /** Microseconds per sequential connection over one run. */
+  static double perConnection(KernelLab lab, String dst, int port, int conns) throws Exception {
+    long t0 = System.nanoTime();
+    List<String> out = lab.connect(lab.client, "tcp", dst, port, conns, 1.0, 0);
+    double us = (System.nanoTime() - t0) / 1000.0 / conns;
+    long errors = out.stream().filter(l -> l.startsWith("ERR")).count();
+    if (errors > 0) {
+      throw new IllegalStateException(errors + " failed connections to " + dst + ": " + out.get(0));
+    }
+    return us;
+  }
+}
