@@ -1,0 +1,198 @@
+package dev.turnpike.dataplane.conntrack;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Namespaces for the conntrack real-kernel tests, addresses only from 10.252.0.0/16 and only
+ * inside the namespaces made here: a client ("pod") 10.252.1.2 behind the node's 10.252.1.1, and
+ * a server namespace holding the endpoints 10.252.2.5 and 10.252.2.6 behind the node's
+ * 10.252.2.1. The node forwards between them and runs the Service rules. Tests may shell out;
+ * main code never does.
+ */
+final class CtLab implements AutoCloseable {
+  static final String CLIENT_IP = "10.252.1.2";
+  static final String ENDPOINT_A = "10.252.2.5";
+  static final String ENDPOINT_B = "10.252.2.6";
+
+  final String prefix = "tp-ct-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
+  final String node = prefix + "-node";
+  final String client = prefix + "-cl";
+  final String servers = prefix + "-srv";
+  private final List<String> namespaces = new ArrayList<>();
+  private final List<Process> processes = new ArrayList<>();
+
+  /** A started helper and the reader of its output (past its "ready" line). */
+  record Running(Process process, BufferedReader out) {}
+
+  /** Root with ip, iptables and python3: the real-kernel tier can run. */
+  static boolean available() {
+    try {
+      return Files.readAllLines(Path.of("/proc/self/status")).stream()
+              .anyMatch(l -> l.matches("Uid:\\s+0\\s.*"))
+          && run(false, "ip", "-V") && run(false, "iptables-restore", "--version")
+          && run(false, "python3", "-V");
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  static CtLab create() throws IOException {
+    CtLab lab = new CtLab();
+    try {
+      lab.build();
+    } catch (IOException | RuntimeException e) {
+      lab.close();
+      throw e;
+    }
+    return lab;
+  }
+
+  private void build() throws IOException {
+    for (String ns : List.of(node, client, servers)) {
+      run(true, "ip", "netns", "add", ns);
+      namespaces.add(ns);
+      in(ns, "ip", "link", "set", "lo", "up");
+    }
+    link(client, "c", CLIENT_IP + "/24", "10.252.1.1/24");
+    link(servers, "s", ENDPOINT_A + "/24", "10.252.2.1/24");
+    in(servers, "ip", "addr", "add", ENDPOINT_B + "/24", "dev", "eth0");
+    in(client, "ip", "route", "add", "default", "via", "10.252.1.1");
+    in(servers, "ip", "route", "add", "default", "via", "10.252.2.1");
+    in(node, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+  }
+
+  private void link(String ns, String tag, String inside, String onNode) throws IOException {
+    String host = prefix.substring(6) + tag; // short: interface names are at most 15 bytes
+    run(true, "ip", "link", "add", host, "netns", node, "type", "veth", "peer", "name", "eth0",
+        "netns", ns);
+    in(ns, "ip", "addr", "add", inside, "dev", "eth0");
+    in(ns, "ip", "link", "set", "eth0", "up");
+    in(node, "ip", "addr", "add", onNode, "dev", host);
+    in(node, "ip", "link", "set", host, "up");
+  }
+
+  Path nodeNetns() {
+    return Path.of("/var/run/netns", node);
+  }
+
+  void in(String ns, String... argv) throws IOException {
+    List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+    full.addAll(List.of(argv));
+    run(true, full.toArray(String[]::new));
+  }
+
+  String out(String ns, String... argv) throws IOException {
+    List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+    full.addAll(List.of(argv));
+    Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
+    String s = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    waitFor(p, full);
+    return s;
+  }
+
+  /** A UDP server in the server namespace on ip:port answering every datagram with {@code name}. */
+  Running udpServer(String ip, int port, String name) throws IOException {
+    return start(servers, "import socket,sys\n"
+        + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+        + "s.bind((sys.argv[1],int(sys.argv[2])))\n"
+        + "print('ready',flush=True)\n"
+        + "while True:\n"
+        + "  d,a=s.recvfrom(2048)\n"
+        + "  s.sendto(sys.argv[3].encode(),a)\n", ip, Integer.toString(port), name);
+  }
+
+  /**
+   * A UDP client in the client namespace sending from one fixed source port every 100 ms (so
+   * its conntrack entry never expires) and printing every answer it gets.
+   */
+  Running udpClient(String dst, int port, int srcPort) throws IOException {
+    return start(client, "import socket,sys,time\n"
+        + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+        + "s.bind(('0.0.0.0',int(sys.argv[3])))\n"
+        + "print('ready',flush=True)\n"
+        + "while True:\n"
+        + "  try: s.sendto(b'ping',(sys.argv[1],int(sys.argv[2])))\n"
+        + "  except OSError: pass\n"
+        + "  end=time.monotonic()+0.1\n"
+        + "  while True:\n"
+        + "    rem=end-time.monotonic()\n"
+        + "    if rem<=0: break\n"
+        + "    s.settimeout(rem)\n"
+        + "    try:\n"
+        + "      d,a=s.recvfrom(2048)\n"
+        + "      print(d.decode(),flush=True)\n"
+        + "    except socket.timeout: break\n"
+        + "    except OSError: pass\n", dst, Integer.toString(port), Integer.toString(srcPort));
+  }
+
+  private Running start(String ns, String script, String... args) throws IOException {
+    List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", ns, "python3", "-u", "-c", script));
+    argv.addAll(List.of(args));
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    processes.add(p);
+    BufferedReader r = p.inputReader(StandardCharsets.UTF_8);
+    String first = r.readLine();
+    if (!"ready".equals(first)) {
+      throw new IOException("process in " + ns + " did not start: " + first);
+    }
+    return new Running(p, r);
+  }
+
+  static void stop(Process p) {
+    p.destroy();
+    try {
+      if (!p.waitFor(5, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  static boolean run(boolean check, String... argv) throws IOException {
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    waitFor(p, List.of(argv));
+    if (check && p.exitValue() != 0) {
+      throw new IOException(String.join(" ", argv) + " exited " + p.exitValue() + ": " + out);
+    }
+    return p.exitValue() == 0;
+  }
+
+  private static void waitFor(Process p, List<String> argv) throws IOException {
+    try {
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IOException("timed out: " + String.join(" ", argv));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    for (Process p : processes) {
+      stop(p);
+    }
+    List<String> reversed = new ArrayList<>(namespaces);
+    Collections.reverse(reversed);
+    for (String ns : reversed) {
+      try {
+        run(false, "ip", "netns", "del", ns);
+      } catch (IOException e) {
+        System.err.println("could not delete namespace " + ns + ": " + e.getMessage());
+      }
+    }
+  }
+}
