@@ -27,6 +27,13 @@ final class CtLab implements AutoCloseable {
   final String node = prefix + "-node";
   final String client = prefix + "-cl";
   final String servers = prefix + "-srv";
+  final String internet = prefix + "-inet";
+  /** The node's uplink addresses and the "internet" server (TEST-NET-3, only inside the lab). */
+  static final String NODE_UPLINK = "203.0.113.1";
+  static final String NODE_UPLINK_2 = "203.0.113.2";
+  static final String INTERNET_SERVER = "203.0.113.100";
+  /** A private (non-masquerade) server address, also in the internet namespace. */
+  static final String PRIVATE_SERVER = "10.252.3.100";
   private final List<String> namespaces = new ArrayList<>();
   private final List<Process> processes = new ArrayList<>();
 
@@ -68,6 +75,54 @@ final class CtLab implements AutoCloseable {
     in(client, "ip", "route", "add", "default", "via", "10.252.1.1");
     in(servers, "ip", "route", "add", "default", "via", "10.252.2.1");
     in(node, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+  }
+
+  /**
+   * Adds an "internet" namespace behind the node's uplink 203.0.113.1/24 (and .2), holding
+   * 203.0.113.100 and the private 10.252.3.100, with TCP (8080) and UDP (8081) servers that answer
+   * every line or datagram with the peer address they see, "ip:port".
+   */
+  void withInternet() throws IOException {
+    run(true, "ip", "netns", "add", internet);
+    namespaces.add(internet);
+    in(internet, "ip", "link", "set", "lo", "up");
+    link(internet, "i", INTERNET_SERVER + "/24", NODE_UPLINK + "/24");
+    in(node, "ip", "addr", "add", NODE_UPLINK_2 + "/24", "dev", prefix.substring(6) + "i");
+    in(internet, "ip", "addr", "add", PRIVATE_SERVER + "/32", "dev", "lo");
+    in(node, "ip", "route", "add", PRIVATE_SERVER + "/32", "via", INTERNET_SERVER);
+    // Only so that un-translated pod traffic can be answered; translated traffic never needs it.
+    in(internet, "ip", "route", "add", "10.252.1.0/24", "via", NODE_UPLINK);
+    start(internet, "import socket,threading\n"
+        + "def tcp(c,a):\n"
+        + "  f=c.makefile('rw')\n"
+        + "  while f.readline():\n"
+        + "    f.write('%s:%d\\n'%a); f.flush()\n"
+        + "t=socket.socket(); t.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+        + "t.bind(('0.0.0.0',8080)); t.listen(64)\n"
+        + "def accept():\n"
+        + "  while True:\n"
+        + "    c,a=t.accept(); threading.Thread(target=tcp,args=(c,a),daemon=True).start()\n"
+        + "threading.Thread(target=accept,daemon=True).start()\n"
+        + "u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(('0.0.0.0',8081))\n"
+        + "print('ready',flush=True)\n"
+        + "while True:\n"
+        + "  d,a=u.recvfrom(2048); u.sendto(('%s:%d'%a).encode(),a)\n");
+  }
+
+  /** One UDP question from the pod to ip:8081: the source address the server saw. */
+  String askUdp(String ip) throws IOException {
+    return out(client, "python3", "-c", "import socket\n"
+        + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(2)\n"
+        + "s.sendto(b'?',('" + ip + "',8081)); print(s.recvfrom(2048)[0].decode())\n").trim();
+  }
+
+  /** A TCP client in the pod on one connection to ip:8080, asking every 100 ms. */
+  Running tcpClient(String ip) throws IOException {
+    return start(client, "import socket,time\n"
+        + "s=socket.create_connection(('" + ip + "',8080),timeout=2); f=s.makefile('rw')\n"
+        + "print('ready',flush=True)\n"
+        + "while True:\n"
+        + "  f.write('?\\n'); f.flush(); print(f.readline().strip(),flush=True); time.sleep(0.1)\n");
   }
 
   private void link(String ns, String tag, String inside, String onNode) throws IOException {
