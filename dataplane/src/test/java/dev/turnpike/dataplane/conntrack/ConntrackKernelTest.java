@@ -28,7 +28,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -58,36 +57,16 @@ class ConntrackKernelTest {
     }
   }
 
-  /** One answer the client printed, and when Java saw it. */
-  record Answer(long nanos, String from) {}
-
-  private static List<Answer> collect(CtLab.Running client) {
-    List<Answer> answers = new CopyOnWriteArrayList<>();
-    Thread t = new Thread(() -> {
-      try {
-        String line;
-        while ((line = client.out().readLine()) != null) {
-          answers.add(new Answer(System.nanoTime(), line.trim()));
-        }
-      } catch (IOException e) {
-        // the process went away
-      }
-    }, "udp-client-reader");
-    t.setDaemon(true);
-    t.start();
-    return answers;
+  private static boolean answeredSince(List<CtLab.Line> answers, long since, String from) {
+    return answers.stream().anyMatch(a -> a.nanos() >= since && a.text().equals(from));
   }
 
-  private static boolean answeredSince(List<Answer> answers, long since, String from) {
-    return answers.stream().anyMatch(a -> a.nanos() >= since && a.from().equals(from));
-  }
-
-  private static long awaitAnswer(List<Answer> answers, long since, String from, long timeoutMs)
+  private static long awaitAnswer(List<CtLab.Line> answers, long since, String from, long timeoutMs)
       throws InterruptedException {
     long deadline = since + timeoutMs * 1_000_000L;
     while (System.nanoTime() < deadline) {
-      for (Answer a : answers) {
-        if (a.nanos() >= since && a.from().equals(from)) {
+      for (CtLab.Line a : answers) {
+        if (a.nanos() >= since && a.text().equals(from)) {
           return a.nanos() - since;
         }
       }
@@ -119,7 +98,7 @@ class ConntrackKernelTest {
     CtLab.Running a = lab.udpServer(CtLab.ENDPOINT_A, 5353, "A");
     lab.udpServer(CtLab.ENDPOINT_B, 5353, "B");
     long started = System.nanoTime();
-    List<Answer> answers = collect(lab.udpClient(CLUSTER_IP, 53, 40053));
+    List<CtLab.Line> answers = lab.udpClient(CLUSTER_IP, 53, 40053).lines();
     assertTrue(awaitAnswer(answers, started, "A", 5000) >= 0, "the client reaches endpoint A first");
 
     // Endpoint A goes away: its pod dies, and the rules now DNAT new flows to B.

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -38,7 +39,28 @@ final class CtLab implements AutoCloseable {
   private final List<Process> processes = new ArrayList<>();
 
   /** A started helper and the reader of its output (past its "ready" line). */
-  record Running(Process process, BufferedReader out) {}
+  record Running(Process process, BufferedReader out) {
+    /** Every further line it prints, trimmed, with when Java read it, filled by a daemon thread. */
+    List<Line> lines() {
+      List<Line> lines = new CopyOnWriteArrayList<>();
+      Thread t = new Thread(() -> {
+        try {
+          String l;
+          while ((l = out.readLine()) != null) {
+            lines.add(new Line(System.nanoTime(), l.trim()));
+          }
+        } catch (IOException e) {
+          // the process went away
+        }
+      }, "lab-output-reader");
+      t.setDaemon(true);
+      t.start();
+      return lines;
+    }
+  }
+
+  /** One line a helper printed and when it was read (System.nanoTime). */
+  record Line(long nanos, String text) {}
 
   /** Root with ip, iptables and python3: the real-kernel tier can run. */
   static boolean available() {
@@ -139,15 +161,18 @@ final class CtLab implements AutoCloseable {
     return Path.of("/var/run/netns", node);
   }
 
-  void in(String ns, String... argv) throws IOException {
+  private static List<String> inNetns(String ns, String... argv) {
     List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
     full.addAll(List.of(argv));
-    run(true, full.toArray(String[]::new));
+    return full;
+  }
+
+  void in(String ns, String... argv) throws IOException {
+    run(true, inNetns(ns, argv).toArray(String[]::new));
   }
 
   String out(String ns, String... argv) throws IOException {
-    List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-    full.addAll(List.of(argv));
+    List<String> full = inNetns(ns, argv);
     Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
     String s = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     waitFor(p, full);

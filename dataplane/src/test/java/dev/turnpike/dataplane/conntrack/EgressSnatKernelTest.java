@@ -8,10 +8,8 @@ import dev.turnpike.dataplane.conntrack.snat.EgressSnatConfig;
 import dev.turnpike.dataplane.iptables.ExecIptables;
 import dev.turnpike.dataplane.iptables.ProcessExec;
 import dev.turnpike.net.IpFamily;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -64,21 +62,20 @@ class EgressSnatKernelTest {
     return seen.substring(0, seen.lastIndexOf(':'));
   }
 
-  private static List<String> collect(CtLab.Running r) {
-    List<String> lines = new CopyOnWriteArrayList<>();
-    Thread t = new Thread(() -> {
-      try {
-        String l;
-        while ((l = r.out().readLine()) != null) {
-          lines.add(l.trim());
-        }
-      } catch (IOException e) {
-        // gone
+  /** The lines a helper prints, as a live view of their text. */
+  private static List<String> texts(CtLab.Running r) {
+    List<CtLab.Line> lines = r.lines();
+    return new java.util.AbstractList<>() {
+      @Override
+      public String get(int i) {
+        return lines.get(i).text();
       }
-    });
-    t.setDaemon(true);
-    t.start();
-    return lines;
+
+      @Override
+      public int size() {
+        return lines.size();
+      }
+    };
   }
 
   private static void awaitLines(List<String> lines, int n) throws InterruptedException {
@@ -104,7 +101,7 @@ class EgressSnatKernelTest {
   @Order(3)
   void establishedTcpSurvivesAnUnrelatedChangeAndASnatAddressChangeMovesFlows() throws Exception {
     CtLab.Running tcp = lab.tcpClient(CtLab.INTERNET_SERVER);
-    List<String> seen = collect(tcp);
+    List<String> seen = texts(tcp);
     awaitLines(seen, 3);
     String before = seen.get(0);
     assertEquals(CtLab.NODE_UPLINK, host(before));
@@ -125,7 +122,7 @@ class EgressSnatKernelTest {
 
     // A fixed SNAT address, then another: the UDP flow follows, new flows use the new address.
     CtLab.Running udp = lab.udpClient(CtLab.INTERNET_SERVER, 8081, 40100);
-    List<String> udpSeen = collect(udp);
+    List<String> udpSeen = texts(udp);
     snat.apply(unrelated.withSnatAddress(CtLab.NODE_UPLINK_2));
     int n = udpSeen.size();
     awaitLines(udpSeen, n + 5);
