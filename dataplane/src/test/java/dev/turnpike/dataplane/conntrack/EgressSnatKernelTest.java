@@ -32,6 +32,7 @@ class EgressSnatKernelTest {
   private CtLab lab;
   private NetlinkConntrack conntrack;
   private EgressSnat snat;
+  private ExecIptables iptables;
 
   @BeforeAll
   void setUp() throws Exception {
@@ -40,7 +41,8 @@ class EgressSnatKernelTest {
       lab.withInternet();
       conntrack = NetlinkConntrack.openIn(lab.nodeNetns());
       ProcessExec exec = ProcessExec.inNetns(lab.node);
-      snat = new EgressSnat(ExecIptables.detect(exec), conntrack, List.of(IpFamily.IPv4));
+      iptables = ExecIptables.detect(exec);
+      snat = new EgressSnat(iptables, conntrack, List.of(IpFamily.IPv4));
       snat.apply(BASE);
     } catch (Exception e) {
       tearDown();
@@ -164,5 +166,19 @@ class EgressSnatKernelTest {
     assertEquals(List.of(), conntrack.list(toServer));
     assertEquals(privateBefore, conntrack.list(toPrivate).size(), "un-translated flows untouched");
     assertEquals(CtLab.CLIENT_IP, host(lab.askUdp(CtLab.INTERNET_SERVER)));
+    // Six applies so far: the hook is in POSTROUTING once, at the top.
+    List<String> postrouting = iptables.save(IpFamily.IPv4, "nat").lines()
+        .filter(l -> l.startsWith("-A POSTROUTING")).toList();
+    assertEquals(1, postrouting.stream().filter(l -> l.endsWith("-j TP-EGRESS")).count(), postrouting.toString());
+    assertTrue(postrouting.get(0).endsWith("-j TP-EGRESS"), postrouting.toString());
+  }
+
+  @Test
+  @Order(5)
+  void cleanupRemovesTheRules() throws Exception {
+    snat.cleanup();
+    String nat = iptables.save(IpFamily.IPv4, "nat");
+    assertTrue(!nat.contains("TP-EGRESS"), nat);
+    assertEquals(CtLab.CLIENT_IP, host(lab.askUdp(CtLab.INTERNET_SERVER)), "no translation left");
   }
 }
