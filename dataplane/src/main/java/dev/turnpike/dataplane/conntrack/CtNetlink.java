@@ -84,8 +84,8 @@ public final class CtNetlink {
   /**
    * IPCTNL_MSG_CT_GET with NLM_F_DUMP for one family. With {@code kernelFilter}, the filter's
    * mark goes as CTA_MARK/CTA_MARK_MASK (any kernel with CONFIG_NF_CONNTRACK_MARK) and its
-   * protocol, original destination and reply source as CTA_FILTER (Linux 5.8+); zone is always
-   * left to the caller. The caller re-checks every entry with {@link ConntrackFilter#matches}.
+   * protocol, original destination and reply source as CTA_FILTER (Linux 5.8+); IPv6 addresses
+   * and zones are always left to the caller. The caller re-checks every entry with {@link ConntrackFilter#matches}.
    */
   public static NetlinkRequest dump(ConntrackFilter f, boolean kernelFilter) {
     NlMsgBuilder b = NfGenMsg.request(NfGenMsg.NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET,
@@ -100,14 +100,19 @@ public final class CtNetlink {
     if (f.protocol() == 0) {
       return b.build(); // the kernel's port and address filters need a protocol
     }
+    // IPv6 addresses are never given to the kernel: ctnetlink_filter_match_tuple tests them with
+    // !ipv6_addr_cmp(), inverted, and would return every entry except the one asked for.
+    boolean addresses = f.family() == AF_INET;
+    InetAddress origDst = addresses ? f.originalDst() : null;
+    InetAddress replySrc = addresses ? f.replySrc() : null;
     int orig = CTA_FILTER_FLAG_PROTO_NUM;
-    if (f.originalDst() != null) {
+    if (origDst != null) {
       orig |= CTA_FILTER_FLAG_IP_DST;
     }
     if (f.originalDstPort() != 0 && hasPorts(f.protocol())) {
       orig |= CTA_FILTER_FLAG_PROTO_DST_PORT;
     }
-    int reply = f.replySrc() != null ? CTA_FILTER_FLAG_IP_SRC | CTA_FILTER_FLAG_PROTO_NUM : 0;
+    int reply = replySrc != null ? CTA_FILTER_FLAG_IP_SRC | CTA_FILTER_FLAG_PROTO_NUM : 0;
     int origFlags = orig;
     b.nested(CTA_FILTER, n -> {
       n.u32(CTA_FILTER_ORIG_FLAGS, origFlags);
@@ -116,9 +121,8 @@ public final class CtNetlink {
       }
     });
     b.nested(CTA_TUPLE_ORIG, t -> {
-      if (f.originalDst() != null) {
-        t.nested(CTA_TUPLE_IP, ip -> ip.bytes(f.family() == AF_INET ? CTA_IP_V4_DST : CTA_IP_V6_DST,
-            f.originalDst().getAddress()));
+      if (origDst != null) {
+        t.nested(CTA_TUPLE_IP, ip -> ip.bytes(CTA_IP_V4_DST, origDst.getAddress()));
       }
       t.nested(CTA_TUPLE_PROTO, p -> {
         p.u8(CTA_PROTO_NUM, f.protocol());
@@ -129,8 +133,7 @@ public final class CtNetlink {
     });
     if (reply != 0) {
       b.nested(CTA_TUPLE_REPLY, t -> {
-        t.nested(CTA_TUPLE_IP, ip -> ip.bytes(f.family() == AF_INET ? CTA_IP_V4_SRC : CTA_IP_V6_SRC,
-            f.replySrc().getAddress()));
+        t.nested(CTA_TUPLE_IP, ip -> ip.bytes(CTA_IP_V4_SRC, replySrc.getAddress()));
         t.nested(CTA_TUPLE_PROTO, p -> p.u8(CTA_PROTO_NUM, f.protocol()));
       });
     }

@@ -191,4 +191,40 @@ class ConntrackKernelTest {
       assertEquals(List.of(), ct.list(toDst));
     }
   }
+
+  @Test
+  void ipv6DumpAndDelete() throws Exception {
+    // A confirmed IPv6 UDP entry in the node: the client sends to an address with no listener.
+    // The kernel's CTA_FILTER compares IPv6 addresses inverted (!ipv6_addr_cmp: it keeps every
+    // entry except the one asked for), so IPv6 dumps filter addresses client-side; this test
+    // failed with an empty list before that.
+    lab.in(lab.node, "ip6tables", "-w", "5", "-t", "mangle", "-A", "FORWARD", "-p", "udp",
+        "--dport", "7", "-j", "CONNMARK", "--set-mark", "0x8000");
+    lab.in(lab.client, "python3", "-c", "import socket\n"
+        + "s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\n"
+        + "s.bind(('::',42000))\n"
+        + "s.sendto(b'x',('" + CtLab.ENDPOINT_B6 + "',7))\n");
+    InetAddress client = InetAddress.getByName(CtLab.CLIENT_IP6);
+    InetAddress dst = InetAddress.getByName(CtLab.ENDPOINT_B6);
+    try (NetlinkConntrack ct = NetlinkConntrack.openIn(lab.nodeNetns())) {
+      ConntrackFilter toDst = ConntrackFilter.family(CtNetlink.AF_INET6)
+          .protocol(CtNetlink.IPPROTO_UDP).originalDst(dst, 7);
+      List<ConntrackEntry> got = ct.list(toDst);
+      for (int i = 0; i < 200 && got.isEmpty(); i++) {
+        Thread.sleep(10); // the client's first packet waits for neighbour discovery
+        got = ct.list(toDst);
+      }
+      assertEquals(1, got.size(), got.toString());
+      ConntrackEntry e = got.get(0);
+      assertEquals(Tuple.udp(client, 42000, dst, 7), e.original());
+      assertEquals(Tuple.udp(dst, 7, client, 42000), e.reply());
+      assertEquals(0x8000, e.mark());
+      assertEquals(CtNetlink.AF_INET6, e.family());
+      assertEquals(List.of(), ct.list(ConntrackFilter.family(CtNetlink.AF_INET)
+          .protocol(CtNetlink.IPPROTO_UDP).originalDst(InetAddress.getByName(CtLab.ENDPOINT_B), 7)
+          .replySrc(InetAddress.getByName(CtLab.ENDPOINT_A))));
+      assertEquals(1, ct.delete(got));
+      assertEquals(List.of(), ct.list(toDst));
+    }
+  }
 }

@@ -23,6 +23,9 @@ final class CtLab implements AutoCloseable {
   static final String CLIENT_IP = "10.252.1.2";
   static final String ENDPOINT_A = "10.252.2.5";
   static final String ENDPOINT_B = "10.252.2.6";
+  /** IPv6 (ULA, inside the lab only): the client and an endpoint. */
+  static final String CLIENT_IP6 = "fd52:1::2";
+  static final String ENDPOINT_B6 = "fd52:2::6";
 
   final String prefix = "tp-ct-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
   final String node = prefix + "-node";
@@ -97,6 +100,15 @@ final class CtLab implements AutoCloseable {
     in(client, "ip", "route", "add", "default", "via", "10.252.1.1");
     in(servers, "ip", "route", "add", "default", "via", "10.252.2.1");
     in(node, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+    in(node, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+    String c = prefix.substring(6) + "c";
+    String sv = prefix.substring(6) + "s";
+    in(client, "ip", "-6", "addr", "add", CLIENT_IP6 + "/64", "dev", "eth0", "nodad");
+    in(node, "ip", "-6", "addr", "add", "fd52:1::1/64", "dev", c, "nodad");
+    in(servers, "ip", "-6", "addr", "add", ENDPOINT_B6 + "/64", "dev", "eth0", "nodad");
+    in(node, "ip", "-6", "addr", "add", "fd52:2::1/64", "dev", sv, "nodad");
+    in(client, "ip", "-6", "route", "add", "default", "via", "fd52:1::1");
+    in(servers, "ip", "-6", "route", "add", "default", "via", "fd52:2::1");
   }
 
   /**

@@ -75,6 +75,23 @@ class CtNetlinkGoldenTest {
   }
 
   @Test
+  void filteredIpv6DumpLeavesAddressesToTheClient() throws Exception {
+    ConntrackFilter f = ConntrackFilter.family(CtNetlink.AF_INET6).protocol(CtNetlink.IPPROTO_UDP)
+        .originalDst(ip("fd00::a"), 53).replySrc(ip("fd00::5"));
+    assertEquals(Hex.strip(
+        "3800 0000 0101 0103 0100 0000 4d00 0000" // len 56, CT_GET, REQUEST|DUMP, seq 1, pid 77
+            + "0a 00 0000" // nfgenmsg AF_INET6
+            + "0c00 1980" // CTA_FILTER
+            + "0800 0100 2800 0000" // . ORIG_FLAGS: PROTO_NUM|PROTO_DST_PORT, no IP_DST (kernel
+            // compares IPv6 addresses inverted), no REPLY_FLAGS
+            + "1800 0180" // CTA_TUPLE_ORIG
+            + "1400 0280" // . CTA_TUPLE_PROTO
+            + "0500 0100 11 000000" // . . CTA_PROTO_NUM 17
+            + "0600 0300 0035 0000"), // . . CTA_PROTO_DST_PORT 53
+        wire(CtNetlink.dump(f, true)));
+  }
+
+  @Test
   void deleteByTupleAndId() throws Exception {
     assertEquals(Hex.strip(
         "5000 0000" // nlmsg_len 80
