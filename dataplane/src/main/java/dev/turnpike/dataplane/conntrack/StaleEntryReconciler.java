@@ -154,16 +154,17 @@ public final class StaleEntryReconciler {
     List<ConntrackEntry> stale = new ArrayList<>();
     try {
       Index index = index(state, family, options.protocols());
-      if (!index.byServiceIp().isEmpty() || !index.byNodePort().isEmpty()) {
-        for (Protocol p : List.of(Protocol.UDP, Protocol.SCTP)) {
-          if (!options.protocols().contains(p)) {
-            continue;
-          }
-          List<ConntrackEntry> entries =
-              conntrack.list(ConntrackFilter.family(af).protocol(protocolNumber(p)));
-          scanned += entries.size();
-          stale.addAll(stale(entries, index, nodeDst));
+      Set<Integer> inUse = new HashSet<>();
+      index.byServiceIp().keySet().forEach(k -> inUse.add(k.protocol()));
+      index.byNodePort().keySet().forEach(k -> inUse.add(k.protocol()));
+      for (Protocol p : List.of(Protocol.UDP, Protocol.SCTP)) {
+        if (!inUse.contains(protocolNumber(p))) {
+          continue; // no frontend of this protocol (or not configured): nothing of it is stale
         }
+        List<ConntrackEntry> entries =
+            conntrack.list(ConntrackFilter.family(af).protocol(protocolNumber(p)));
+        scanned += entries.size();
+        stale.addAll(stale(entries, index, nodeDst));
       }
       List<ConntrackEntry> now = stale.size() > budget ? stale.subList(0, Math.max(0, budget)) : stale;
       deleted = conntrack.delete(now);
