@@ -38,6 +38,10 @@ final class CtLab implements AutoCloseable {
   static final String INTERNET_SERVER = "203.0.113.100";
   /** A private (non-masquerade) server address, also in the internet namespace. */
   static final String PRIVATE_SERVER = "10.252.3.100";
+  /** IPv6 counterparts: documentation prefix 2001:db8:100::/64 and a ULA server, lab-only. */
+  static final String NODE_UPLINK6 = "2001:db8:100::1";
+  static final String INTERNET_SERVER6 = "2001:db8:100::100";
+  static final String PRIVATE_SERVER6 = "fd52:3::100";
   private final List<String> namespaces = new ArrayList<>();
   private final List<Process> processes = new ArrayList<>();
 
@@ -126,7 +130,19 @@ final class CtLab implements AutoCloseable {
     in(node, "ip", "route", "add", PRIVATE_SERVER + "/32", "via", INTERNET_SERVER);
     // Only so that un-translated pod traffic can be answered; translated traffic never needs it.
     in(internet, "ip", "route", "add", "10.252.1.0/24", "via", NODE_UPLINK);
+    String uplink = prefix.substring(6) + "i";
+    in(node, "ip", "-6", "addr", "add", NODE_UPLINK6 + "/64", "dev", uplink, "nodad");
+    in(internet, "ip", "-6", "addr", "add", INTERNET_SERVER6 + "/64", "dev", "eth0", "nodad");
+    in(internet, "ip", "-6", "addr", "add", PRIVATE_SERVER6 + "/128", "dev", "lo");
+    in(node, "ip", "-6", "route", "add", PRIVATE_SERVER6 + "/128", "via", INTERNET_SERVER6);
+    in(internet, "ip", "-6", "route", "add", "fd52:1::/64", "via", NODE_UPLINK6);
     start(internet, "import socket,threading\n"
+        + "u6=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\n"
+        + "u6.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,1); u6.bind(('::',8081))\n"
+        + "def udp6():\n"
+        + "  while True:\n"
+        + "    d,a=u6.recvfrom(2048); u6.sendto(('[%s]:%d'%(a[0],a[1])).encode(),a)\n"
+        + "threading.Thread(target=udp6,daemon=True).start()\n"
         + "def tcp(c,a):\n"
         + "  f=c.makefile('rw')\n"
         + "  while f.readline():\n"
@@ -145,8 +161,9 @@ final class CtLab implements AutoCloseable {
 
   /** One UDP question from the pod to ip:8081: the source address the server saw. */
   String askUdp(String ip) throws IOException {
+    String af = ip.contains(":") ? "AF_INET6" : "AF_INET";
     return out(client, "python3", "-c", "import socket\n"
-        + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(2)\n"
+        + "s=socket.socket(socket." + af + ",socket.SOCK_DGRAM); s.settimeout(2)\n"
         + "s.sendto(b'?',('" + ip + "',8081)); print(s.recvfrom(2048)[0].decode())\n").trim();
   }
 
@@ -234,7 +251,9 @@ final class CtLab implements AutoCloseable {
     BufferedReader r = p.inputReader(StandardCharsets.UTF_8);
     String first = r.readLine();
     if (!"ready".equals(first)) {
-      throw new IOException("process in " + ns + " did not start: " + first);
+      p.destroy();
+      String rest = r.lines().reduce(first == null ? "" : first, (a, b) -> a + "\n" + b);
+      throw new IOException("process in " + ns + " did not start: " + rest);
     }
     return new Running(p, r);
   }

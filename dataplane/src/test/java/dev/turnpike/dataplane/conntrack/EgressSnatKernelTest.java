@@ -61,7 +61,8 @@ class EgressSnatKernelTest {
   }
 
   private static String host(String seen) {
-    return seen.substring(0, seen.lastIndexOf(':'));
+    String h = seen.substring(0, seen.lastIndexOf(':'));
+    return h.startsWith("[") ? h.substring(1, h.length() - 1) : h;
   }
 
   /** The lines a helper prints, as a live view of their text. */
@@ -180,5 +181,19 @@ class EgressSnatKernelTest {
     String nat = iptables.save(IpFamily.IPv4, "nat");
     assertTrue(!nat.contains("TP-EGRESS"), nat);
     assertEquals(CtLab.CLIENT_IP, host(lab.askUdp(CtLab.INTERNET_SERVER)), "no translation left");
+  }
+
+  @Test
+  @Order(6)
+  void ipv6EgressToTheInternetAndToAUla() throws Exception {
+    EgressSnat dual = new EgressSnat(iptables, conntrack, List.of(IpFamily.IPv6)); // ip6tables
+    try {
+      dual.apply(EgressSnatConfig.defaults(List.of("10.252.1.0/24", "fd52:1::/64")));
+      assertEquals(CtLab.NODE_UPLINK6, host(lab.askUdp(CtLab.INTERNET_SERVER6)));
+      assertEquals(CtLab.CLIENT_IP6, host(lab.askUdp(CtLab.PRIVATE_SERVER6)), "fc00::/7 is not translated");
+    } finally {
+      dual.cleanup();
+    }
+    assertEquals(CtLab.CLIENT_IP6, host(lab.askUdp(CtLab.INTERNET_SERVER6)), "cleaned up");
   }
 }
