@@ -30,11 +30,12 @@ import java.util.function.Predicate;
  * no endpoints (reply source = the Service or node IP itself, k/k 48370), so the first packet
  * after an endpoint appears is DNATed.
  *
- * <p>Differences from kube-proxy, all towards fewer wrong deletions: the lookup is per Service
- * IP <em>and port</em> (kube-proxy keys by IP only, so one UDP port's endpoints decide for
- * another's), the endpoint match includes the target port, and a NodePort entry counts only when
- * its destination is a node address ({@link Options#nodePortDestination}); kube-proxy matches the
- * port on any destination, which also cuts unrelated egress flows that happen to use it.
+ * <p>Differences from kube-proxy (which, like this class, keys by Service IP and port): the
+ * endpoint match includes the target port (a targetPort change unpins flows), SCTP frontends are
+ * reconciled too (kube-proxy: UDP only), and a NodePort entry counts only when its destination is
+ * a node address ({@link Options#nodePortDestination}); kube-proxy matches the port on any
+ * destination, which also cuts unrelated egress flows that happen to use it. A frontend without
+ * serving endpoints is skipped, as in kube-proxy.
  *
  * <p>Serving endpoints are every endpoint of the frontend and family with the serving condition
  * ({@link EndpointCategorizer#endpointsOf}), not only the topology-filtered ones the rules use, as
@@ -217,6 +218,11 @@ public final class StaleEntryReconciler {
           if (Boolean.TRUE.equals(b.serving())) {
             address(b.address(), family).ifPresent(a -> serving.add(new Endpoint(a, b.portFor(fe.name()))));
           }
+        }
+        if (serving.isEmpty()) {
+          // As kube-proxy: nothing to clean while nothing serves (new flows are rejected); the
+          // entries made meanwhile go once an endpoint appears (reply source != endpoint).
+          continue;
         }
         for (InetAddress ip : ips) {
           byIp.merge(new Frontend4(ip, proto, fe.port()), serving, StaleEntryReconciler::union);
