@@ -76,10 +76,14 @@ class ConntrackKernelTest {
   }
 
   private static DesiredState dnsWith(String endpoint) {
+    return dnsWith(CLUSTER_IP, endpoint, 5353);
+  }
+
+  private static DesiredState dnsWith(String clusterIp, String endpoint, int targetPort) {
     ForwardingTableSpec spec = new ForwardingTableSpec(new ServiceReference("ns", "dns", null),
-        ServiceType.ClusterIP, List.of(CLUSTER_IP), List.of(new Frontend("p", Protocol.UDP, 53, null)),
+        ServiceType.ClusterIP, List.of(clusterIp), List.of(new Frontend("p", Protocol.UDP, 53, null)),
         List.of(), List.of(), List.of(),
-        List.of(new Backend(endpoint, List.of(new BackendPort("p", 5353)), "node-b", null, true, true,
+        List.of(new Backend(endpoint, List.of(new BackendPort("p", targetPort)), "node-b", null, true, true,
             false, null)),
         TrafficPolicy.Cluster, TrafficPolicy.Cluster, null, null, null, Algorithm.RANDOM, null, null,
         null, null);
@@ -225,6 +229,54 @@ class ConntrackKernelTest {
           .replySrc(InetAddress.getByName(CtLab.ENDPOINT_A))));
       assertEquals(1, ct.delete(got));
       assertEquals(List.of(), ct.list(toDst));
+    }
+  }
+
+  @Test
+  void aFlowStartedBeforeTheServiceExistedIsUnstuckOnceItHasAnEndpoint() throws Exception {
+    // k/k 48370: a UDP client already sending to a ClusterIP that has no rules yet. The node routes
+    // the address towards a next hop that never answers (10.252.2.250, inside the lab), so the
+    // flow gets a confirmed, un-NATed conntrack entry; new rules alone never apply to it.
+    // The agent already runs (its rules enable conntrack in the namespace); the Service does not
+    // exist yet.
+    String clusterIp = "10.252.96.11";
+    ProcessExec exec = ProcessExec.inNetns(lab.node);
+    IptablesDataplane dp = new IptablesDataplane(ExecIptables.detect(exec), exec,
+        IptablesConfig.defaults().withClusterCidrs(List.of("10.252.1.0/24")), List.of(IpFamily.IPv4));
+    dp.sync(new SyncRequest(DesiredState.of(new NodeContext("node-a", Map.of(), List.of("10.252.1.1")),
+        Map.of()), Set.of(), true));
+    lab.in(lab.node, "ip", "route", "add", "10.252.96.11/32", "via", "10.252.2.250");
+    lab.udpServer(CtLab.ENDPOINT_B, 5354, "B2");
+    long started = System.nanoTime();
+    List<CtLab.Line> answers = lab.udpClient(clusterIp, 53, 40054).lines();
+    ConntrackFilter toService = ConntrackFilter.family(CtNetlink.AF_INET)
+        .protocol(CtNetlink.IPPROTO_UDP).originalDst(InetAddress.getByName(clusterIp), 53);
+    try (NetlinkConntrack ct = NetlinkConntrack.openIn(lab.nodeNetns())) {
+      List<ConntrackEntry> before = ct.list(toService);
+      for (int i = 0; i < 100 && before.isEmpty(); i++) {
+        Thread.sleep(10);
+        before = ct.list(toService);
+      }
+      assertEquals(1, before.size(), before.toString());
+      assertEquals(InetAddress.getByName(clusterIp), before.get(0).reply().src(), "not DNATed");
+
+      DesiredState withB = dnsWith(clusterIp, CtLab.ENDPOINT_B, 5354);
+      dp.sync(new SyncRequest(withB, Set.of(new ServiceKey("ns", "dns")), true));
+      long ruleChange = System.nanoTime();
+      Thread.sleep(1500);
+      assertFalse(answeredSince(answers, started, "B2"),
+          "without cleanup the flow stays on its un-NATed entry");
+      assertEquals(1, ct.list(toService).size());
+
+      StaleEntryReconciler reconciler = new StaleEntryReconciler(ct, ConntrackMetrics.NONE,
+          StaleEntryReconciler.Options.defaults().withFamilies(Set.of(IpFamily.IPv4)));
+      long cleanup = System.nanoTime();
+      assertEquals(1, reconciler.reconcile(withB).get(0).deleted());
+      assertTrue(awaitAnswer(answers, cleanup, "B2", 1000) >= 0,
+          "the client must reach the endpoint within 1 s of the cleanup");
+      assertTrue(ruleChange < cleanup);
+    } finally {
+      dp.cleanup();
     }
   }
 }
