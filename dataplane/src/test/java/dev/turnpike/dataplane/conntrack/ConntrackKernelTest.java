@@ -149,12 +149,8 @@ class ConntrackKernelTest {
     // un-NATed UDP entry in the node. The second one gets ctmark 0x4000.
     lab.in(lab.node, "iptables", "-w", "5", "-t", "mangle", "-A", "FORWARD", "-p", "udp",
         "--sport", "41001", "--dport", "7", "-j", "CONNMARK", "--set-mark", "0x4000");
-    for (int sport : new int[] {41000, 41001}) {
-      lab.in(lab.client, "python3", "-c", "import socket\n"
-          + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-          + "s.bind(('0.0.0.0'," + sport + "))\n"
-          + "s.sendto(b'x',('" + CtLab.ENDPOINT_B + "',7))\n");
-    }
+    lab.sendUdpOnce(CtLab.ENDPOINT_B, 7, 41000);
+    lab.sendUdpOnce(CtLab.ENDPOINT_B, 7, 41001);
     InetAddress client = InetAddress.getByName(CtLab.CLIENT_IP);
     InetAddress dst = InetAddress.getByName(CtLab.ENDPOINT_B);
     try (NetlinkConntrack ct = NetlinkConntrack.openIn(lab.nodeNetns())) {
@@ -204,10 +200,7 @@ class ConntrackKernelTest {
     // failed with an empty list before that.
     lab.in(lab.node, "ip6tables", "-w", "5", "-t", "mangle", "-A", "FORWARD", "-p", "udp",
         "--dport", "7", "-j", "CONNMARK", "--set-mark", "0x8000");
-    lab.in(lab.client, "python3", "-c", "import socket\n"
-        + "s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\n"
-        + "s.bind(('::',42000))\n"
-        + "s.sendto(b'x',('" + CtLab.ENDPOINT_B6 + "',7))\n");
+    lab.sendUdpOnce(CtLab.ENDPOINT_B6, 7, 42000);
     InetAddress client = InetAddress.getByName(CtLab.CLIENT_IP6);
     InetAddress dst = InetAddress.getByName(CtLab.ENDPOINT_B6);
     try (NetlinkConntrack ct = NetlinkConntrack.openIn(lab.nodeNetns())) {

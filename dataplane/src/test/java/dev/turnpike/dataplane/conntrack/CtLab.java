@@ -159,6 +159,15 @@ final class CtLab implements AutoCloseable {
         + "  d,a=u.recvfrom(2048); u.sendto(('%s:%d'%a).encode(),a)\n");
   }
 
+  /** One datagram from the client namespace, from sport to dst:dport; no answer awaited. */
+  void sendUdpOnce(String dst, int dport, int sport) throws IOException {
+    boolean v6 = dst.contains(":");
+    in(client, "python3", "-c", "import socket\n"
+        + "s=socket.socket(socket." + (v6 ? "AF_INET6" : "AF_INET") + ",socket.SOCK_DGRAM)\n"
+        + "s.bind(('" + (v6 ? "::" : "0.0.0.0") + "'," + sport + "))\n"
+        + "s.sendto(b'x',('" + dst + "'," + dport + "))\n");
+  }
+
   /** One UDP question from the pod to ip:8081: the source address the server saw. */
   String askUdp(String ip) throws IOException {
     String af = ip.contains(":") ? "AF_INET6" : "AF_INET";
