@@ -394,7 +394,12 @@ public final class Lab {
     Map<Frontend, Map<String, Integer>> result = new LinkedHashMap<>();
     for (Frontend f : frontends(client)) {
       Map<String, Integer> n = new TreeMap<>();
-      for (String line : send(f.proto(), f.address(), f.port(), requests, 0.5, 0, 0)) {
+      // Two failures in a row stop the frontend early (a node without local endpoints drops).
+      List<String> lines = new ArrayList<>(send(f.proto(), f.address(), f.port(), Math.min(2, requests), 0.5, 0, 0));
+      if (lines.stream().anyMatch(l -> !l.startsWith("ERR")) && requests > 2) {
+        lines.addAll(send(f.proto(), f.address(), f.port(), requests - 2, 0.5, 0, 0));
+      }
+      for (String line : lines) {
         String who = line.startsWith("ERR") ? line : line.split(" ")[0];
         n.merge(who, 1, Integer::sum);
       }
