@@ -188,8 +188,8 @@ class LabE2ETest {
       }
     }
     System.out.printf("maglev: %d of the %d flows on surviving backends moved%n", moved, onSurvivors);
-    // Maglev's own extra disruption at M=251 is a few percent of the survivors' flows.
-    assertTrue(moved <= onSurvivors * 15 / 100, moved + " of " + onSurvivors + " flows on surviving backends moved");
+    // Maglev's own extra disruption at the default M=4093 is a few percent of the survivors' flows.
+    assertTrue(moved <= onSurvivors / 10, moved + " of " + onSurvivors + " flows on surviving backends moved");
     scale("edge", 3);
   }
 
@@ -211,6 +211,127 @@ class LabE2ETest {
     }
     assertEquals(200, codes[0], "node-a has the pod");
     assertEquals(503, codes[1], "node-b has none");
+  }
+
+  /** Both iptables variants' rules in a node namespace (the test need not know which one the agent picked). */
+  private String nodeRules(int node) throws IOException {
+    return Sh.exec(Sh.in(lab.topology().nodeNs(node), "iptables-legacy-save")).out()
+        + Sh.exec(Sh.in(lab.topology().nodeNs(node), "iptables-nft-save")).out();
+  }
+
+  private int httpStatus(String url) {
+    try {
+      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+      return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).build(),
+          HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (IOException e) {
+      return -1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+  }
+
+  @Test
+  @Order(5)
+  void agentRestartUnderARequestLoopLosesNothingAndTheRulesStay() throws Exception {
+    String web = svc("web").getSpec().getClusterIP();
+    awaitAnswers(web, 80, 12, n -> n.size() == 3 && n.keySet().stream().noneMatch(k -> k.startsWith("ERR")), PROGRAMMING);
+    int requests = 20 * 12; // 20 requests/s for 12 s, through node-a
+    var loop = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return lab.send("tcp", web, 80, requests, 1.0, 0, 20);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    Thread.sleep(2000);
+    String agent = "agent-" + lab.topology().nodeName(0);
+    long t0 = System.nanoTime();
+    lab.stop(agent, Duration.ofSeconds(10));
+    lab.startAgent(0);
+    int polls = 0;
+    int absent = 0;
+    while (!loop.isDone()) {
+      polls++;
+      if (!nodeRules(0).contains(":TURNPIKE-SERVICES")) {
+        absent++;
+      }
+      Thread.sleep(100);
+    }
+    List<String> answers = loop.get();
+    List<String> failed = answers.stream().filter(a -> a.startsWith("ERR")).toList();
+    System.out.printf("agent restart: %d requests, %d failed; rules polled %d times, absent %d times%n", answers.size(),
+        failed.size(), polls, absent);
+    assertEquals(List.of(), failed, "no request fails while the agent restarts");
+    assertEquals(0, absent, "the chains are never absent");
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (httpStatus("http://" + lab.topology().nodeIp(0) + ":10256/healthz") != 200 && System.nanoTime() < deadline) {
+      Thread.sleep(250);
+    }
+    assertEquals(200, httpStatus("http://" + lab.topology().nodeIp(0) + ":10256/healthz"), "the new agent is healthy");
+    System.out.printf("agent restart: healthy again after %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  @Test
+  @Order(6)
+  void operatorLeaderKillTheStandbyTakesOverAndProgramsAChangeMadeMeanwhile() throws Exception {
+    Topology t = lab.topology();
+    lab.startOperator("operator-1");
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (httpStatus("http://127.0.0.1:" + (t.operatorPort() + 1) + "/readyz") != 200 && System.nanoTime() < deadline) {
+      Thread.sleep(250);
+    }
+    assertEquals(200, httpStatus("http://127.0.0.1:" + (t.operatorPort() + 1) + "/readyz"), "the standby is ready");
+    long t0 = System.nanoTime();
+    lab.stop("operator-0", Duration.ZERO); // SIGKILL: the Lease is not released
+    Service late = new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata().withNamespace("demo").withName("late")
+        .withUid(java.util.UUID.randomUUID().toString()).endMetadata()
+        .withNewSpec().addToSelector("app", "web").addNewPort().withName("http").withPort(81)
+        .withNewTargetPort(8080).endPort().endSpec().build();
+    client.resource(late).create();
+    Service allocated = null;
+    deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while ((allocated == null || allocated.getSpec().getClusterIP() == null) && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+      allocated = svc("late");
+    }
+    String ip = allocated.getSpec().getClusterIP();
+    Duration took = awaitAnswers(ip, 81, 6, n -> n.keySet().stream().allMatch(k -> k.startsWith("web-")), Duration.ofSeconds(60));
+    System.out.printf("operator leader kill: a Service created during the handover answered %d ms after the kill%n",
+        (System.nanoTime() - t0) / 1_000_000);
+    assertTrue(took.toSeconds() < 60);
+  }
+
+  @Test
+  @Order(7)
+  void apiServerDownThirtySecondsTheDataplaneKeepsForwardingAndChangesConvergeAfter() throws Exception {
+    String web = svc("web").getSpec().getClusterIP();
+    String lb = lbIp("api");
+    long pid = lab.process("apiserver").orElseThrow().pid();
+    Sh.run("kill", "-STOP", Long.toString(pid)); // unresponsive: connections hang, watches stall
+    List<String> failed = new ArrayList<>();
+    int sent = 0;
+    try {
+      long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (System.nanoTime() < end) {
+        for (String dst : List.of(web, lb)) {
+          List<String> a = lab.send("tcp", dst, 80, 10, 1.0, 0, 20);
+          sent += a.size();
+          a.stream().filter(x -> x.startsWith("ERR")).forEach(failed::add);
+        }
+        Thread.sleep(1000);
+      }
+    } finally {
+      Sh.run("kill", "-CONT", Long.toString(pid));
+    }
+    System.out.printf("api server stopped 30 s: %d requests, %d failed%n", sent, failed.size());
+    assertEquals(List.of(), failed, "the dataplane keeps forwarding without the API server");
+    scale("api", 1);
+    Duration took = awaitAnswers(lb, 80, 12, n -> n.size() == 1 && n.keySet().stream().noneMatch(k -> k.startsWith("ERR")),
+        Duration.ofSeconds(90));
+    System.out.printf("api server back: a scale-down converged in %d ms%n", took.toMillis());
+    scale("api", 2);
   }
 
   @Test
