@@ -88,6 +88,13 @@ public final class HarnessMain {
     try (KubernetesClient client = new KubernetesClientBuilder().build()) {
       HarnessMain h = new HarnessMain(topo, client);
       h.createNodes();
+      for (int i : topo.nodeIndexes()) {
+        try {
+          Forwarder.start(topo.agentMetricsLoopbackPort(i), topo.nodeIp(i), 10249);
+        } catch (IOException e) {
+          System.out.println("harness: cannot forward 127.0.0.1:" + topo.agentMetricsLoopbackPort(i) + ": " + e.getMessage());
+        }
+      }
       for (String m : Flags.positional(flags)) {
         h.apply(Path.of(m));
       }

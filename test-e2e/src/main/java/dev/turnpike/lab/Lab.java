@@ -423,7 +423,8 @@ public final class Lab {
     o.println("metrics:");
     o.println("  operator  http://127.0.0.1:" + topo.operatorPort() + "/metrics");
     for (int i : topo.nodeIndexes()) {
-      o.println("  " + topo.nodeName(i) + "    http://" + topo.nodeIp(i) + ":10249/metrics   (healthz :10256)");
+      o.println("  " + topo.nodeName(i) + "    http://127.0.0.1:" + topo.agentMetricsLoopbackPort(i) + "/metrics   (= http://"
+          + topo.nodeIp(i) + ":10249/metrics; healthz http://" + topo.nodeIp(i) + ":10256/healthz)");
     }
     o.println("client namespace: ip netns exec " + topo.clientNs() + " ...   logs: " + topo.stateDir().resolve("logs"));
   }

@@ -94,6 +94,11 @@ public record Topology(String prefix, String base, String clusterIpPrefix, Strin
     return stateDir.resolve("kubeconfig");
   }
 
+  /** Host loopback port the harness forwards to node i's agent metrics (NODE-IP:10249). */
+  public int agentMetricsLoopbackPort(int i) {
+    return operatorPort + 100 * (i + 1);
+  }
+
   public List<Integer> nodeIndexes() {
     return java.util.stream.IntStream.range(0, nodes).boxed().toList();
   }
