@@ -88,12 +88,11 @@ public final class HarnessMain {
     try (KubernetesClient client = new KubernetesClientBuilder().build()) {
       HarnessMain h = new HarnessMain(topo, client);
       h.createNodes();
+      for (int replica = 0; replica < 2; replica++) {
+        forward(topo.operatorPort() + replica, topo.cpIp(), topo.operatorPort() + replica);
+      }
       for (int i : topo.nodeIndexes()) {
-        try {
-          Forwarder.start(topo.agentMetricsLoopbackPort(i), topo.nodeIp(i), 10249);
-        } catch (IOException e) {
-          System.out.println("harness: cannot forward 127.0.0.1:" + topo.agentMetricsLoopbackPort(i) + ": " + e.getMessage());
-        }
+        forward(topo.agentMetricsLoopbackPort(i), topo.nodeIp(i), 10249);
       }
       for (String m : Flags.positional(flags)) {
         h.apply(Path.of(m));
@@ -107,6 +106,14 @@ public final class HarnessMain {
         }
         Thread.sleep(200);
       }
+    }
+  }
+
+  private static void forward(int localPort, String host, int port) {
+    try {
+      Forwarder.start(localPort, host, port);
+    } catch (IOException e) {
+      System.out.println("harness: cannot forward 127.0.0.1:" + localPort + " to " + host + ":" + port + ": " + e.getMessage());
     }
   }
 

@@ -123,6 +123,12 @@ public final class Lab {
       Sh.run("ip", "-n", ns, "route", "add", topo.clusterIpRange(), "via", topo.clientIp());
       Sh.run("ip", "-n", ns, "route", "add", topo.lbRange(), "via", topo.clientIp());
     }
+    String cp = topo.cpNs();
+    addNs(cp);
+    Sh.run("ip", "-n", cp, "link", "add", "eth0", "type", "veth", "peer", "name", "cp", "netns", net);
+    plug(net, "cp");
+    Sh.run("ip", "-n", cp, "addr", "add", topo.cpIp() + "/24", "dev", "eth0");
+    Sh.run("ip", "-n", cp, "link", "set", "eth0", "up");
     String client = topo.clientNs();
     addNs(client);
     Sh.run("ip", "-n", client, "link", "add", "eth0", "type", "veth", "peer", "name", "client", "netns", net);
@@ -132,6 +138,18 @@ public final class Lab {
     // The client reaches ClusterIPs and LB IPs through node-a (the "cloud LB"); tests re-point it.
     Sh.run("ip", "-n", client, "route", "add", topo.clusterIpRange(), "via", topo.nodeIp(0));
     Sh.run("ip", "-n", client, "route", "add", topo.lbRange(), "via", topo.nodeIp(0));
+  }
+
+  /**
+   * Makes the API server unreachable (EHOSTUNREACH) from the operator's and the agents' namespaces,
+   * or reachable again; the harness (the rest of the cluster) still reaches it.
+   */
+  public void apiReachable(boolean reachable) throws IOException {
+    List<String> namespaces = new ArrayList<>(List.of(topo.cpNs()));
+    topo.nodeIndexes().forEach(i -> namespaces.add(topo.nodeNs(i)));
+    for (String ns : namespaces) {
+      Sh.run("ip", "-n", ns, "route", reachable ? "del" : "add", "unreachable", topo.hostIp() + "/32");
+    }
   }
 
   /** Points the client's routes to Service addresses at node {@code i}. */
@@ -151,7 +169,16 @@ public final class Lab {
   }
 
   private List<String> java(String... rest) {
-    List<String> argv = new ArrayList<>(List.of("setsid", Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    return javaIn(null, rest);
+  }
+
+  /** setsid [ip netns exec NETNS] java JAVA_OPTS REST... */
+  private List<String> javaIn(String netns, String... rest) {
+    List<String> argv = new ArrayList<>(List.of("setsid"));
+    if (netns != null) {
+      argv.addAll(List.of("ip", "netns", "exec", netns));
+    }
+    argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     argv.addAll(List.of(JAVA_OPTS.split(" ")));
     argv.addAll(List.of(rest));
     return argv;
@@ -197,17 +224,14 @@ public final class Lab {
 
   public ProcessHandle startOperator(String identity) throws IOException {
     int port = topo.operatorPort() + (identity.equals("operator-0") ? 0 : 1);
-    return spawn(identity, java("-jar", operatorJar().toString(), "--http-port", "" + port, "--lease-namespace", "default",
-        "--identity", identity));
+    return spawn(identity, javaIn(topo.cpNs(), "-jar", operatorJar().toString(), "--http-port", "" + port, "--lease-namespace",
+        "default", "--identity", identity));
   }
 
   public ProcessHandle startAgent(int i) throws IOException {
-    List<String> argv = new ArrayList<>(List.of("setsid", "ip", "netns", "exec", topo.nodeNs(i),
-        Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    argv.addAll(List.of(JAVA_OPTS.split(" ")));
-    argv.addAll(List.of("-jar", agentJar().toString(), "--node-name", topo.nodeName(i), "--cluster-cidr", topo.clusterCidr(),
-        "--healthz-bind-address", "0.0.0.0:10256", "--metrics-bind-address", "0.0.0.0:10249"));
-    return spawn("agent-" + topo.nodeName(i), argv);
+    return spawn("agent-" + topo.nodeName(i), javaIn(topo.nodeNs(i), "-jar", agentJar().toString(), "--node-name",
+        topo.nodeName(i), "--cluster-cidr", topo.clusterCidr(), "--healthz-bind-address", "0.0.0.0:10256",
+        "--metrics-bind-address", "0.0.0.0:10249"));
   }
 
   /** The live process recorded under NAME, if it is still ours (its command line names Turnpike). */
@@ -303,7 +327,9 @@ public final class Lab {
     String tag = topo.stateDir().toString();
     ProcessHandle.allProcesses()
         .filter(h -> h.info().commandLine().map(c -> c.contains("dev.turnpike.lab.") && c.contains(tag)
-            || c.contains("turnpike-") && c.contains("--node-name") && c.contains(topo.clusterCidr())).orElse(false))
+            || c.contains("turnpike-") && c.contains("--node-name") && c.contains(topo.clusterCidr())
+            || c.contains("turnpike-operator.jar") && (c.contains("--http-port " + topo.operatorPort())
+                || c.contains("--http-port " + (topo.operatorPort() + 1)))).orElse(false))
         .forEach(h -> left.add("process " + h.pid() + " " + h.info().commandLine().orElse("")));
     if (Files.exists(topo.stateDir())) {
       left.add("directory " + topo.stateDir());

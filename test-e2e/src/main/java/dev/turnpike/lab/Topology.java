@@ -30,6 +30,15 @@ public record Topology(String prefix, String base, String clusterIpPrefix, Strin
     return prefix + "-net";
   }
 
+  /** The control-plane namespace: the operator runs here, on the node network like a pod would. */
+  public String cpNs() {
+    return prefix + "-cp";
+  }
+
+  public String cpIp() {
+    return base + ".255.2";
+  }
+
   public String clientNs() {
     return prefix + "-client";
   }
