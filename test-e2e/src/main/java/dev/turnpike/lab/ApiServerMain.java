@@ -16,7 +16,9 @@ import java.net.InetAddress;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CountDownLatch;
@@ -39,9 +41,19 @@ public final class ApiServerMain {
     Path crds = Path.of(flags.getOrDefault("crds", "crds/generated"));
     Path kubeconfig = Path.of(flags.getOrDefault("kubeconfig", "kubeconfig"));
 
+    List<CustomResourceDefinition> definitions = new ArrayList<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(crds, "*.yml")) {
+      for (Path file : files) {
+        try (InputStream in = Files.newInputStream(file)) {
+          definitions.add(Serialization.unmarshal(in, CustomResourceDefinition.class));
+        }
+      }
+    }
+    Tables tables = new Tables();
+    definitions.forEach(tables::add);
     Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
     KubernetesMockServer server = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(),
-        responses, Discovery.wrap(new KubernetesMixedDispatcher(responses)), false);
+        responses, Discovery.wrap(tables.wrap(new KubernetesMixedDispatcher(responses))), false);
     server.init(InetAddress.getByName(bind), port);
     // JOSDK's leader election asks for a SelfSubjectRulesReview, which CRUD mode cannot answer.
     server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews")
@@ -49,12 +61,9 @@ public final class ApiServerMain {
             .withResourceRules(new ResourceRuleBuilder().withApiGroups("*").withResources("*").withVerbs("*").build())
             .endStatus().build())
         .always();
-    try (var client = server.createClient(); DirectoryStream<Path> files = Files.newDirectoryStream(crds, "*.yml")) {
-      for (Path file : files) {
-        try (InputStream in = Files.newInputStream(file)) {
-          client.apiextensions().v1().customResourceDefinitions()
-              .resource(Serialization.unmarshal(in, CustomResourceDefinition.class)).create();
-        }
+    try (var client = server.createClient()) {
+      for (CustomResourceDefinition crd : definitions) {
+        client.apiextensions().v1().customResourceDefinitions().resource(crd).create();
       }
     }
     writeKubeconfig(kubeconfig, "http://" + bind + ":" + port);
