@@ -344,6 +344,30 @@ class LabE2ETest {
     scale("api", 2);
   }
 
+  private String httpBody(String url) throws Exception {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  @Test
+  @Order(8)
+  void metricsOnLoopbackAndKubectlAgainstTheEmbeddedApiServer() throws Exception {
+    Topology t = lab.topology();
+    for (int i : t.nodeIndexes()) {
+      String m = httpBody("http://127.0.0.1:" + t.agentMetricsLoopbackPort(i) + "/metrics");
+      assertTrue(m.contains("turnpike_sync_proxy_rules_count"), t.nodeName(i) + " metrics on loopback");
+    }
+    // operator-0 was killed in the leader test; the standby answers on the next port.
+    assertTrue(httpBody("http://127.0.0.1:" + (t.operatorPort() + 1) + "/metrics").contains("turnpike_forwarding_tables"));
+    org.junit.jupiter.api.Assumptions.assumeTrue(Sh.quiet("kubectl", "version", "--client"), "kubectl is not installed");
+    Sh.Result r = Sh.exec("kubectl", "--kubeconfig", t.kubeconfig().toString(), "--cache-dir",
+        t.stateDir().resolve("kube-cache").toString(), "get", "ft", "-A");
+    System.out.print(r.out());
+    assertEquals(0, r.code(), r.out());
+    assertTrue(r.out().contains("ALGORITHM") && r.out().lines().anyMatch(l -> l.contains("edge") && l.contains("maglev")), r.out());
+  }
+
   @Test
   @Order(10)
   void downRemovesEverything() throws Exception {
