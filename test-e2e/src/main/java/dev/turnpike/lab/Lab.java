@@ -106,10 +106,7 @@ public final class Lab {
           "net.ipv4.conf.default.rp_filter=0")) {
         Sh.runIn(ns, "sysctl", "-q", "-w", kv);
       }
-      Sh.run("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", topo.nodeName(i), "netns", net);
-      plug(net, topo.nodeName(i));
-      Sh.run("ip", "-n", ns, "addr", "add", topo.nodeIp(i) + "/24", "dev", "eth0");
-      Sh.run("ip", "-n", ns, "link", "set", "eth0", "up");
+      attach(ns, topo.nodeName(i), topo.nodeIp(i));
       Sh.run("ip", "-n", ns, "link", "add", "cbr0", "type", "bridge");
       Sh.run("ip", "-n", ns, "addr", "add", topo.podGateway(i) + "/24", "dev", "cbr0");
       Sh.run("ip", "-n", ns, "link", "set", "cbr0", "up");
@@ -123,18 +120,11 @@ public final class Lab {
       Sh.run("ip", "-n", ns, "route", "add", topo.clusterIpRange(), "via", topo.clientIp());
       Sh.run("ip", "-n", ns, "route", "add", topo.lbRange(), "via", topo.clientIp());
     }
-    String cp = topo.cpNs();
-    addNs(cp);
-    Sh.run("ip", "-n", cp, "link", "add", "eth0", "type", "veth", "peer", "name", "cp", "netns", net);
-    plug(net, "cp");
-    Sh.run("ip", "-n", cp, "addr", "add", topo.cpIp() + "/24", "dev", "eth0");
-    Sh.run("ip", "-n", cp, "link", "set", "eth0", "up");
+    addNs(topo.cpNs());
+    attach(topo.cpNs(), "cp", topo.cpIp());
     String client = topo.clientNs();
     addNs(client);
-    Sh.run("ip", "-n", client, "link", "add", "eth0", "type", "veth", "peer", "name", "client", "netns", net);
-    plug(net, "client");
-    Sh.run("ip", "-n", client, "addr", "add", topo.clientIp() + "/24", "dev", "eth0");
-    Sh.run("ip", "-n", client, "link", "set", "eth0", "up");
+    attach(client, "client", topo.clientIp());
     // The client reaches ClusterIPs and LB IPs through node-a (the "cloud LB"); tests re-point it.
     Sh.run("ip", "-n", client, "route", "add", topo.clusterIpRange(), "via", topo.nodeIp(0));
     Sh.run("ip", "-n", client, "route", "add", topo.lbRange(), "via", topo.nodeIp(0));
@@ -161,6 +151,14 @@ public final class Lab {
   private static void addNs(String ns) throws IOException {
     Sh.run("ip", "netns", "add", ns);
     Sh.run("ip", "-n", ns, "link", "set", "lo", "up");
+  }
+
+  /** Gives namespace {@code ns} an eth0 with {@code ip}/24 on the node network (bridge port {@code port}). */
+  private void attach(String ns, String port, String ip) throws IOException {
+    Sh.run("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", topo.netNs());
+    plug(topo.netNs(), port);
+    Sh.run("ip", "-n", ns, "addr", "add", ip + "/24", "dev", "eth0");
+    Sh.run("ip", "-n", ns, "link", "set", "eth0", "up");
   }
 
   private static void plug(String net, String port) throws IOException {
