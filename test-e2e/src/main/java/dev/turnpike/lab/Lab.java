@@ -34,6 +34,8 @@ public final class Lab {
   private final Path root;
   private final String classpath;
   private final PrintStream out;
+  /** The host's TURNPIKE- chains before {@link #up} (someone else's, if any): only new ones count as left behind. */
+  private java.util.Set<String> hostChainsBefore = java.util.Set.of();
 
   public Lab(Topology topo, Path root, String classpath, PrintStream out) {
     this.topo = topo;
@@ -77,6 +79,7 @@ public final class Lab {
       }
     }
     down();
+    hostChainsBefore = hostChains();
     Files.createDirectories(topo.stateDir().resolve("pids"));
     Files.createDirectories(topo.stateDir().resolve("logs"));
     network();
@@ -302,6 +305,15 @@ public final class Lab {
     }
   }
 
+  /** TURNPIKE- chain declarations in the host's own iptables (legacy and nft); the lab never writes there. */
+  public static java.util.Set<String> hostChains() throws IOException {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    for (String bin : List.of("iptables-legacy-save", "iptables-nft-save")) {
+      Sh.exec(bin).out().lines().filter(l -> l.startsWith(":TURNPIKE-")).forEach(l -> out.add(bin + " " + l.split(" ")[0]));
+    }
+    return out;
+  }
+
   /** What {@link #down} should have removed and is still there (empty when clean). */
   public List<String> leftovers() throws IOException {
     List<String> left = new ArrayList<>();
@@ -316,10 +328,9 @@ public final class Lab {
     if (Sh.exec("ip", "-o", "addr").out().contains(" " + topo.hostIp() + "/")) {
       left.add("address " + topo.hostIp());
     }
-    for (String bin : List.of("iptables-legacy-save", "iptables-nft-save")) {
-      Sh.Result r = Sh.exec(bin);
-      if (r.out().contains("TURNPIKE-")) {
-        left.add("TURNPIKE- chain in the host's " + bin);
+    for (String chain : hostChains()) {
+      if (!hostChainsBefore.contains(chain)) {
+        left.add("chain in the host's iptables: " + chain);
       }
     }
     String tag = topo.stateDir().toString();

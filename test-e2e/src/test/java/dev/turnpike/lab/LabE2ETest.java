@@ -41,8 +41,13 @@ class LabE2ETest {
   static final Path ROOT = Path.of(System.getProperty("lab.root", "..")).toAbsolutePath().normalize();
   static final Duration PROGRAMMING = Duration.ofSeconds(20); // loose: the tight figure is a benchmark
 
+  /** One e2e lab per machine at a time: other worktrees' builds on this machine wait here. */
+  static final Path LOCK = Path.of("/run/turnpike-e2e.lock");
+
   private Lab lab;
   private KubernetesClient client;
+  private java.nio.channels.FileChannel lockChannel;
+  private java.nio.channels.FileLock lock;
 
   static boolean available() {
     try {
@@ -56,6 +61,16 @@ class LabE2ETest {
 
   @BeforeAll
   void up() throws Exception {
+    lockChannel = java.nio.channels.FileChannel.open(LOCK, java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.WRITE);
+    long waitUntil = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+    while ((lock = lockChannel.tryLock()) == null) {
+      if (System.nanoTime() > waitUntil) {
+        lockChannel.close();
+        throw new AssertionError("another e2e lab held " + LOCK + " for 10 minutes");
+      }
+      Thread.sleep(1000);
+    }
     lab = new Lab(Topology.test(Path.of("/run/turnpike-e2e")), ROOT, System.getProperty("java.class.path"), System.out);
     try {
       lab.up(List.of(ROOT.resolve("test-e2e/manifests")));
@@ -71,10 +86,22 @@ class LabE2ETest {
   void down() throws IOException {
     if (client != null) {
       client.close();
+      client = null;
     }
-    if (lab != null) {
-      lab.down();
-      assertEquals(List.of(), lab.leftovers(), "down leaves nothing behind");
+    try {
+      if (lab != null) {
+        lab.down();
+        assertEquals(List.of(), lab.leftovers(), "down leaves nothing behind");
+      }
+    } finally {
+      if (lock != null) {
+        lock.release();
+        lock = null;
+      }
+      if (lockChannel != null) {
+        lockChannel.close();
+        lockChannel = null;
+      }
     }
   }
 
