@@ -4,7 +4,7 @@ set -euo pipefail
 
 # The JDK and Maven build everything; the networking tools are what the dataplane programs and what
 # the lab and the real-kernel tests drive.
-PACKAGES=(openjdk-17-jdk-headless maven iptables iproute2 conntrack nftables)
+PACKAGES=(openjdk-17-jdk-headless maven iptables iproute2 conntrack nftables python3)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
