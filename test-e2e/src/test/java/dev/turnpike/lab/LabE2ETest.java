@@ -264,7 +264,7 @@ class LabE2ETest {
   void agentRestartUnderARequestLoopLosesNothingAndTheRulesStay() throws Exception {
     String web = svc("web").getSpec().getClusterIP();
     awaitAnswers(web, 80, 12, n -> n.size() == 3 && n.keySet().stream().noneMatch(k -> k.startsWith("ERR")), PROGRAMMING);
-    int requests = 20 * 12; // 20 requests/s for 12 s, through node-a
+    int requests = 20 * 30; // 20 requests/s for 30 s (the figure), through node-a
     var loop = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
       try {
         return lab.send("tcp", web, 80, requests, 1.0, 0, 20);
