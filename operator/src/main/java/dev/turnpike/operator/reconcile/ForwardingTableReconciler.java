@@ -6,6 +6,7 @@ import dev.turnpike.api.v1alpha1.ForwardingTableSpec;
 import dev.turnpike.api.v1alpha1.ForwardingTableStatus;
 import dev.turnpike.operator.compute.AnnotationProblem;
 import dev.turnpike.operator.compute.ComputeResult;
+import dev.turnpike.operator.compute.TableComputer;
 import dev.turnpike.operator.metrics.TableMetrics;
 import dev.turnpike.operator.metrics.TableMetrics.WriteResult;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -49,7 +50,7 @@ import org.slf4j.LoggerFactory;
 @ControllerConfiguration(name = ForwardingTableReconciler.NAME, generationAwareEventProcessing = false)
 public final class ForwardingTableReconciler implements Reconciler<Service> {
   public static final String NAME = "forwardingtables";
-  public static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+  public static final String SERVICE_NAME_LABEL = TableComputer.SERVICE_NAME_LABEL;
   public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
   public static final String MANAGED_BY = "turnpike-operator";
   static final String SLICES = "endpointslices";
