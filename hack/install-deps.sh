@@ -27,3 +27,10 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The IPVS VM (docs/ipvs-vm.md): qemu, busybox for its initramfs, kmod to resolve module
+# dependencies, ipvsadm to compare with, and Debian's linux-image-amd64 unpacked into a cache (not
+# installed: the host's /boot stays as it is). Best effort: when any of it cannot be had, the VM
+# test says so loudly and skips; everything else still runs.
+hack/install-vm-deps.sh || echo "install-deps: WARNING: the IPVS VM's packages could not be installed;" \
+  "the VM test (IpvsVmTest) will be skipped" >&2
