@@ -35,7 +35,7 @@ while (($#)); do
     --mem) mem=$2; shift 2 ;;
     --cpus) cpus=$2; shift 2 ;;
     --accel) accel=$2; shift 2 ;;
-    --rw) rw_dirs+=("$(realpath "$2")"); shift 2 ;;
+    --rw) [[ -d $2 ]] || die "--rw $2: not a directory"; rw_dirs+=("$(realpath "$2")"); shift 2 ;;
     --modules) modules=$2; shift 2 ;;
     --verbose|-v) verbose=1; shift ;;
     --check) check=1; shift ;;
@@ -113,7 +113,10 @@ umount /proc /sys /dev
 exec switch_root /newroot /bin/sh /run/turnpike-vm/stage2.sh
 EOF
 initrd_key=$(printf '%s\n%s\n' "$INIT" "$kernel_dir" | sha256sum | cut -c1-16)
-initrd=$kernel_dir/turnpike-initramfs-$initrd_key.cpio.gz
+initrd_dir=$kernel_dir
+[[ -w $initrd_dir ]] || initrd_dir=${XDG_CACHE_HOME:-$HOME/.cache}/turnpike-vm
+mkdir -p "$initrd_dir"
+initrd=$initrd_dir/turnpike-initramfs-$kver-$initrd_key.cpio.gz
 if [[ ! -f $initrd ]]; then
   build=$(mktemp -d)
   trap 'rm -rf "$build"' EXIT
@@ -130,8 +133,9 @@ if [[ ! -f $initrd ]]; then
     echo "/lib/modules/${ko##*/}" >>"$build/modules.load"
   done
   [[ -s $build/modules.load ]] || die "no modules found for the initramfs in $moddir"
-  (cd "$build" && find . | "$busybox" cpio -o -H newc 2>/dev/null | gzip -1) >"$initrd.tmp"
-  mv "$initrd.tmp" "$initrd"
+  # Written aside and renamed: another vm-run may be building the same file at the same time.
+  (cd "$build" && find . | "$busybox" cpio -o -H newc 2>/dev/null | gzip -1) >"$initrd.$$"
+  mv "$initrd.$$" "$initrd"
   rm -rf "$build"
   trap - EXIT
 fi
@@ -181,8 +185,10 @@ for m in $(echo $modules); do
   modprobe "\$m" || { echo "vm-run: modprobe \$m failed"; done_ 125; }
 done
 [ -e /proc/net/ip_vs ] || { echo "vm-run: /proc/net/ip_vs missing after modprobe ip_vs"; done_ 125; }
+date +%s.%N >\$R/modules-loaded
 sh \$R/command.sh </dev/null
 rc=\$?
+date +%s.%N >\$R/command-done
 done_ \$rc
 EOF
 
@@ -207,9 +213,12 @@ qemu_rc=$?
 set -e
 end=$(date +%s.%N)
 
-if [[ -f $run/booted ]] && ((verbose)); then
-  awk -v s="$start" -v b="$(cat "$run/booted")" -v e="$end" \
-    'BEGIN { printf "vm-run: boot %.1f s, total %.1f s\n", b - s, e - s }' >&2
+# Boot is measured against the VM's clock (set from the host's at boot), the rest within the VM.
+if [[ -f $run/command-done ]] && ((verbose)); then
+  awk -v s="$start" -v b="$(cat "$run/booted")" -v m="$(cat "$run/modules-loaded")" \
+    -v c="$(cat "$run/command-done")" -v e="$end" \
+    'BEGIN { printf "vm-run: boot %.1f s, modules %.1f s, command %.1f s, total %.1f s\n",
+             b - s, m - b, c - m, e - s }' >&2
 fi
 if [[ -f $run/rc ]]; then
   ((verbose)) && sed 's/^/vm-run: console: /' "$run/console.log" >&2

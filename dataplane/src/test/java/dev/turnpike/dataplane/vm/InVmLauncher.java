@@ -117,12 +117,13 @@ public final class InVmLauncher {
     public void executionFinished(TestIdentifier id, TestExecutionResult result) {
       long millis = (System.nanoTime() - started.getOrDefault(id.getUniqueId(), System.nanoTime()))
           / 1_000_000;
-      if (id.getSource().filter(ClassSource.class::isInstance).isPresent()) {
+      boolean isClass = id.getSource().filter(ClassSource.class::isInstance).isPresent();
+      if (isClass) {
         classesRun++;
       }
       String what = id.isTest() ? "test" : "container";
       String why = result.getThrowable().map(t -> ": " + t).orElse("");
-      if (id.isTest() || result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
+      if (id.isTest() || isClass || result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
         System.out.println("[vm] " + result.getStatus() + " " + what + " " + name(id) + " ("
             + millis + " ms)" + why);
       }
