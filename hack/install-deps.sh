@@ -32,5 +32,5 @@ fi
 # dependencies, ipvsadm to compare with, and Debian's linux-image-amd64 unpacked into a cache (not
 # installed: the host's /boot stays as it is). Best effort: when any of it cannot be had, the VM
 # test says so loudly and skips; everything else still runs.
-hack/install-vm-deps.sh || echo "install-deps: WARNING: the IPVS VM's packages could not be installed;" \
+"$(dirname "$0")/install-vm-deps.sh" || echo "install-deps: WARNING: the IPVS VM's packages could not be installed;" \
   "the VM test (IpvsVmTest) will be skipped" >&2

@@ -53,6 +53,9 @@ command -v qemu-system-x86_64 >/dev/null ||
 busybox=$(command -v busybox || true)
 [[ -x /bin/busybox ]] && busybox=/bin/busybox
 [[ -n $busybox ]] || die "busybox not found (package busybox-static; hack/install-deps.sh installs it)"
+# The initramfs has no libc: a dynamically linked busybox (package busybox) cannot run /init.
+[[ $(LC_ALL=C ldd "$busybox" 2>&1 || true) == *"not a dynamic executable"* ]] ||
+  die "$busybox is dynamically linked; the initramfs needs package busybox-static"
 command -v modprobe >/dev/null || die "modprobe not found (package kmod)"
 
 # The newest kernel hack/install-deps.sh unpacked: $CACHE/<package>/boot/vmlinuz-<version>.
