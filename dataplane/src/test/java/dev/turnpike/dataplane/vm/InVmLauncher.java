@@ -4,6 +4,7 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
 import static org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder.request;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.management.ManagementFactory;
@@ -49,26 +50,39 @@ public final class InVmLauncher {
       System.err.println("usage: InVmLauncher RESULTS_DIR CLASS...");
       System.exit(2);
     }
-    Path results = Path.of(args[0]);
+    Properties summary;
+    try {
+      summary = run(Path.of(args[0]), List.of(args).subList(1, args.length), System.out);
+    } catch (ClassNotFoundException e) {
+      System.out.println("InVmLauncher: no test class " + e.getMessage() + " on the classpath");
+      System.exit(2);
+      return;
+    }
+    summary.setProperty("jvmStartMillis", Long.toString(jvmStartMillis));
+    store(summary, Path.of(args[0]));
+    System.exit(passed(summary) ? 0 : 1);
+  }
+
+  /**
+   * Runs the classes, printing progress and the report to {@code out}; writes the report and the
+   * summary into {@code results} and returns the summary.
+   */
+  static Properties run(Path results, List<String> classNames, PrintStream out)
+      throws IOException, ClassNotFoundException {
     List<ClassSelector> selectors = new ArrayList<>();
-    for (int i = 1; i < args.length; i++) {
-      try {
-        selectors.add(selectClass(Class.forName(args[i])));
-      } catch (ClassNotFoundException e) {
-        System.out.println("InVmLauncher: no test class " + args[i] + " on the classpath");
-        System.exit(2);
-      }
+    for (String name : classNames) {
+      selectors.add(selectClass(Class.forName(name)));
     }
     Launcher launcher = LauncherFactory.create();
     SummaryGeneratingListener summary = new SummaryGeneratingListener();
-    Progress progress = new Progress();
+    Progress progress = new Progress(out);
     launcher.execute(request().selectors(selectors).build(), summary, progress);
     TestExecutionSummary s = summary.getSummary();
 
     StringWriter report = new StringWriter();
     s.printTo(new PrintWriter(report));
     s.printFailuresTo(new PrintWriter(report), 40);
-    System.out.print(report);
+    out.print(report);
     Files.writeString(results.resolve(REPORT), report.toString(), StandardCharsets.UTF_8);
 
     Properties p = new Properties();
@@ -78,12 +92,16 @@ public final class InVmLauncher {
     p.setProperty("aborted", Long.toString(s.getTestsAbortedCount() + s.getContainersAbortedCount()));
     p.setProperty("skipped", Long.toString(s.getTestsSkippedCount() + s.getContainersSkippedCount()));
     p.setProperty("millis", Long.toString(s.getTimeFinished() - s.getTimeStarted()));
-    p.setProperty("jvmStartMillis", Long.toString(jvmStartMillis));
     p.setProperty("classes", Integer.toString(progress.classesRun));
-    try (var out = Files.newBufferedWriter(results.resolve(SUMMARY))) {
-      p.store(out, "InVmLauncher " + String.join(" ", List.of(args).subList(1, args.length)));
+    p.setProperty("classNames", String.join(",", classNames));
+    store(p, results);
+    return p;
+  }
+
+  private static void store(Properties summary, Path results) throws IOException {
+    try (var w = Files.newBufferedWriter(results.resolve(SUMMARY))) {
+      summary.store(w, "InVmLauncher");
     }
-    System.exit(passed(p) ? 0 : 1);
   }
 
   /** The verdict both sides use: something ran, and everything that was found succeeded. */
@@ -98,12 +116,17 @@ public final class InVmLauncher {
 
   /** One line per finished or skipped test, so the host sees progress while the VM runs. */
   private static final class Progress implements TestExecutionListener {
+    private final PrintStream out;
     /** Test classes that ran (were not skipped as a whole). */
     int classesRun;
 
+    Progress(PrintStream out) {
+      this.out = out;
+    }
+
     @Override
     public void executionSkipped(TestIdentifier id, String reason) {
-      System.out.println("[vm] SKIPPED " + name(id) + ": " + reason);
+      out.println("[vm] SKIPPED " + name(id) + ": " + reason);
     }
 
     private final Map<String, Long> started = new ConcurrentHashMap<>();
@@ -124,7 +147,7 @@ public final class InVmLauncher {
       String what = id.isTest() ? "test" : "container";
       String why = result.getThrowable().map(t -> ": " + t).orElse("");
       if (id.isTest() || isClass || result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
-        System.out.println("[vm] " + result.getStatus() + " " + what + " " + name(id) + " ("
+        out.println("[vm] " + result.getStatus() + " " + what + " " + name(id) + " ("
             + millis + " ms)" + why);
       }
     }
@@ -133,7 +156,7 @@ public final class InVmLauncher {
       return id.getSource()
           .filter(MethodSource.class::isInstance)
           .map(s -> (MethodSource) s)
-          .map(m -> m.getClassName().replaceAll(".*\\.", "") + "." + m.getMethodName())
+          .map(m -> m.getClassName().replaceAll(".*[.$]", "") + "." + m.getMethodName())
           .orElse(id.getDisplayName());
     }
   }
