@@ -63,7 +63,7 @@ kernel_dir=${TURNPIKE_VM_KERNEL_DIR:-}
 if [[ -z $kernel_dir ]]; then
   kernel_dir=$(ls -d "$CACHE"/linux-image-*/ 2>/dev/null | sort -V | tail -1 || true)
 fi
-kernel_dir=${kernel_dir%/}
+kernel_dir=$(realpath -m "${kernel_dir:-/nonexistent}")
 vmlinuz=$(ls "$kernel_dir"/boot/vmlinuz-* 2>/dev/null | head -1 || true)
 [[ -n $kernel_dir && -f $vmlinuz ]] ||
   die "no kernel under $CACHE/linux-image-*/boot (hack/install-deps.sh fetches linux-image-amd64 there)"
@@ -145,14 +145,9 @@ fi
 
 # --- the run directory: stage2.sh (PID 1 after switch_root), the command, its exit code ---------
 run=$(mktemp -d /tmp/turnpike-vm.XXXXXX)
-qemu_pid=
-cleanup() {
-  [[ -n $qemu_pid ]] && kill "$qemu_pid" 2>/dev/null || true
-  rm -rf "$run"
-}
-trap cleanup EXIT
+trap 'rm -rf "$run"' EXIT
 printf '%s\n' "${rw_dirs[@]}" >"$run/rw-dirs"
-echo "${moddir#/}" | sed 's|^|/|' >"$run/moddir"
+echo "$moddir" >"$run/moddir"
 {
   printf 'cd %q 2>/dev/null || cd /\n' "$PWD"
   for v in PATH HOME JAVA_HOME LANG MAVEN_OPTS; do
@@ -215,7 +210,8 @@ qemu_rc=$?
 set -e
 end=$(date +%s.%N)
 
-# Boot is measured against the VM's clock (set from the host's at boot), the rest within the VM.
+# Boot is measured against the VM's clock (set from the host's RTC at boot, so +-1 s), the rest
+# within the VM.
 if [[ -f $run/command-done ]] && ((verbose)); then
   awk -v s="$start" -v b="$(cat "$run/booted")" -v m="$(cat "$run/modules-loaded")" \
     -v c="$(cat "$run/command-done")" -v e="$end" \
