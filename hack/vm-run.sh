@@ -218,8 +218,10 @@ if [[ -f $run/command-done ]] && ((verbose)); then
     'BEGIN { printf "vm-run: boot %.1f s, modules %.1f s, command %.1f s, total %.1f s\n",
              b - s, m - b, c - m, e - s }' >&2
 fi
+# The console log without the firmware's terminal escapes.
+console_lines() { sed 's/\r$//; s/\x1b[[][0-9;?]*[a-zA-Z]//g; s/\x1bc//g; s/^/vm-run: console: /' "$@"; }
 if [[ -f $run/rc ]]; then
-  ((verbose)) && sed 's/^/vm-run: console: /' "$run/console.log" >&2
+  ((verbose)) && console_lines "$run/console.log" >&2
   exit "$(cat "$run/rc")"
 fi
 if ((qemu_rc == 124)); then
@@ -229,6 +231,6 @@ else
 fi
 [[ -s $run/qemu.err ]] && sed 's/^/vm-run: qemu: /' "$run/qemu.err" >&2
 echo "vm-run: last console lines:" >&2
-tail -n 30 "$run/console.log" 2>/dev/null | sed 's/^/vm-run: console: /' >&2
+tail -n 30 "$run/console.log" 2>/dev/null | console_lines >&2
 ((qemu_rc == 124)) && exit 124
 exit 125
