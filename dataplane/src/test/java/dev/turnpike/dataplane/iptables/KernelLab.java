@@ -36,7 +36,7 @@ public final class KernelLab implements AutoCloseable {
     }
   }
 
-  static boolean run(boolean check, String... argv) throws IOException {
+  public static boolean run(boolean check, String... argv) throws IOException {
     Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     try {
@@ -193,7 +193,7 @@ public final class KernelLab implements AutoCloseable {
   }
 
   /** iptables-save of the node namespace without comments and counters, for before/after comparison. */
-  String saveNode() throws IOException {
+  public String saveNode() throws IOException {
     return output(node, "iptables-save").lines()
         .filter(l -> !l.startsWith("#"))
         .map(l -> l.replaceAll("\\[\\d+:\\d+\\]", "[0:0]"))
