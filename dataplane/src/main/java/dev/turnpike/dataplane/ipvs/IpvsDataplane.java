@@ -317,7 +317,7 @@ public final class IpvsDataplane implements Dataplane {
     }
     List<IpvsPlan.PortRules> ports = plan.ports().stream().filter(p -> p.family() == family).toList();
     IpvsRules.Rendered r = rules.render(family, ports, plan.nodePortAddresses().getOrDefault(family, List.of()), existing, previous);
-    if (full || previous == null || !previous.payload().equals(r.payload())) {
+    if (full || previous == null || r.housekeeping() || !previous.chainText().equals(r.chainText())) {
       iptables.restore(family, r.payload(), true);
     }
     appliedRules.put(family, r);

@@ -68,8 +68,12 @@ public final class IpvsRules {
    * @param payload the iptables-restore input (for {@code --noflush})
    * @param chains the Turnpike chains it leaves, by table
    * @param ruleCounts rules per table
+   * @param chainText the payload without hook changes and chain deletions: what the Turnpike
+   *     chains hold; a render with the same chain text and no housekeeping need not be restored
+   * @param housekeeping whether the payload also adds or deletes hooks or deletes chains
    */
-  public record Rendered(String payload, Map<String, Set<String>> chains, Map<String, Long> ruleCounts) {}
+  public record Rendered(
+      String payload, Map<String, Set<String>> chains, Map<String, Long> ruleCounts, String chainText, boolean housekeeping) {}
 
   /**
    * @param ports the plan's Service ports of this family
@@ -198,9 +202,14 @@ public final class IpvsRules {
     }
     Map<String, Set<String>> chains = Map.of("filter", Set.copyOf(filter.declared), "nat", Set.copyOf(nat.declared));
     StringBuilder sb = new StringBuilder();
-    filter.write(sb);
-    nat.write(sb);
-    return new Rendered(sb.toString(), chains, Map.of("filter", (long) filter.rules, "nat", (long) nat.rules));
+    filter.write(sb, true);
+    nat.write(sb, true);
+    StringBuilder chainText = new StringBuilder();
+    filter.write(chainText, false);
+    nat.write(chainText, false);
+    boolean housekeeping = !filter.hookOps.isEmpty() || !filter.deleted.isEmpty() || !nat.hookOps.isEmpty() || !nat.deleted.isEmpty();
+    return new Rendered(sb.toString(), chains, Map.of("filter", (long) filter.rules, "nat", (long) nat.rules),
+        chainText.toString(), housekeeping);
   }
 
   /** Inserts missing hooks and deletes hook rules that are not IPVS mode's (left by another mode). */
@@ -275,14 +284,18 @@ public final class IpvsRules {
       hookOps.add(0, "-D " + savedRule);
     }
 
-    void write(StringBuilder sb) {
+    void write(StringBuilder sb, boolean housekeeping) {
       sb.append('*').append(name).append('\n');
       declared.forEach(c -> sb.append(':').append(c).append(" - [0:0]\n"));
-      // Declaring flushes: a stale chain's jumps go before it is deleted.
-      deleted.forEach(c -> sb.append(':').append(c).append(" - [0:0]\n"));
-      hookOps.forEach(h -> sb.append(h).append('\n'));
+      if (housekeeping) {
+        // Declaring flushes: a stale chain's jumps go before it is deleted.
+        deleted.forEach(c -> sb.append(':').append(c).append(" - [0:0]\n"));
+        hookOps.forEach(h -> sb.append(h).append('\n'));
+      }
       rulesByChain.forEach((chain, list) -> list.forEach(r -> sb.append("-A ").append(chain).append(' ').append(r).append('\n')));
-      deleted.forEach(c -> sb.append("-X ").append(c).append('\n'));
+      if (housekeeping) {
+        deleted.forEach(c -> sb.append("-X ").append(c).append('\n'));
+      }
       sb.append("COMMIT\n");
     }
   }
