@@ -15,19 +15,19 @@ import java.util.concurrent.TimeUnit;
  * namespace off the node. Addresses come only from 10.250.0.0/16 and TEST-NET-2 198.51.100.0/24,
  * and all live inside the namespaces created here; nothing is sent anywhere else.
  */
-final class KernelLab implements AutoCloseable {
-  static final String NODE_IP = "198.51.100.1";
-  static final String CLIENT_IP = "198.51.100.2";
-  static final String GATEWAY = "10.250.1.1";
+public final class KernelLab implements AutoCloseable {
+  public static final String NODE_IP = "198.51.100.1";
+  public static final String CLIENT_IP = "198.51.100.2";
+  public static final String GATEWAY = "10.250.1.1";
 
   final String prefix = "tp-test-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000, 0xfffff));
-  final String node = prefix + "-node";
-  final String client = prefix + "-cl";
+  public final String node = prefix + "-node";
+  public final String client = prefix + "-cl";
   private final List<String> namespaces = new ArrayList<>();
   private final List<Process> servers = new ArrayList<>();
 
   /** Root with ip, iptables and python3 present: the real-kernel tier can run. */
-  static boolean available() {
+  public static boolean available() {
     try {
       return new ProcessBuilder("id", "-u").start().inputReader().readLine().trim().equals("0")
           && run(false, "ip", "-V") && run(false, "iptables-restore", "--version") && run(false, "python3", "-V");
@@ -36,7 +36,7 @@ final class KernelLab implements AutoCloseable {
     }
   }
 
-  static boolean run(boolean check, String... argv) throws IOException {
+  public static boolean run(boolean check, String... argv) throws IOException {
     Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     try {
@@ -54,13 +54,13 @@ final class KernelLab implements AutoCloseable {
     return p.exitValue() == 0;
   }
 
-  void in(String ns, String... argv) throws IOException {
+  public void in(String ns, String... argv) throws IOException {
     List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
     full.addAll(List.of(argv));
     run(true, full.toArray(String[]::new));
   }
 
-  String output(String ns, String... argv) throws IOException {
+  public String output(String ns, String... argv) throws IOException {
     List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
     full.addAll(List.of(argv));
     Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
@@ -74,7 +74,7 @@ final class KernelLab implements AutoCloseable {
   }
 
   /** Creates the node and client namespaces. */
-  void start() throws IOException {
+  public void start() throws IOException {
     addNamespace(node);
     addNamespace(client);
     in(node, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
@@ -101,7 +101,7 @@ final class KernelLab implements AutoCloseable {
   }
 
   /** Adds a pod namespace with address 10.250.1.N behind the node's bridge; returns its namespace. */
-  String addPod(String name, int n) throws IOException {
+  public String addPod(String name, int n) throws IOException {
     String ns = prefix + "-" + name;
     addNamespace(ns);
     String hostSide = "v" + name + Integer.toHexString(n);
@@ -140,7 +140,7 @@ final class KernelLab implements AutoCloseable {
           + "  c.close()\n";
 
   /** Starts a TCP+UDP server in {@code ns} that answers "NAME PEER-IP". */
-  void serve(String ns, String name, int port) throws IOException {
+  public void serve(String ns, String name, int port) throws IOException {
     Process p = new ProcessBuilder("ip", "netns", "exec", ns, "python3", "-u", "-c", SERVER, name, String.valueOf(port))
         .redirectErrorStream(true).start();
     servers.add(p);
@@ -183,7 +183,7 @@ final class KernelLab implements AutoCloseable {
    * Opens {@code count} connections from {@code ns} and returns one answer per connection ("NAME
    * PEER" or "ERR ..."); with sport &gt; 0 connection i uses source port sport+i.
    */
-  List<String> connect(String ns, String proto, String dst, int port, int count, double timeout, int sport) throws IOException {
+  public List<String> connect(String ns, String proto, String dst, int port, int count, double timeout, int sport) throws IOException {
     String out = output(ns, "python3", "-c", CLIENT, dst, String.valueOf(port), String.valueOf(count), String.valueOf(timeout), proto, String.valueOf(sport));
     List<String> lines = new ArrayList<>(out.lines().toList());
     if (lines.size() != count) {
@@ -193,7 +193,7 @@ final class KernelLab implements AutoCloseable {
   }
 
   /** iptables-save of the node namespace without comments and counters, for before/after comparison. */
-  String saveNode() throws IOException {
+  public String saveNode() throws IOException {
     return output(node, "iptables-save").lines()
         .filter(l -> !l.startsWith("#"))
         .map(l -> l.replaceAll("\\[\\d+:\\d+\\]", "[0:0]"))
