@@ -7,41 +7,25 @@ import dev.turnpike.dataplane.netlink.ipvs.RealServer;
 import dev.turnpike.dataplane.netlink.ipvs.VirtualServer;
 import dev.turnpike.dataplane.netlink.ipvs.VirtualServerKey;
 import java.net.InetAddress;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Predicate;
 
 /**
  * An {@link IpvsKernel} that answers as ip_vs_ctl.c does: EEXIST for a service or destination that
  * exists, ESRCH for a missing service, ENOENT for a missing destination or an unknown scheduler.
  * Updating a destination keeps its connection counters; deleting a service drops its
- * destinations. Every change is logged in {@link #ops()}, in ipvsadm-like words.
+ * destinations. Every change is logged in {@link #log}, in ipvsadm-like words.
  */
 final class FakeIpvs implements IpvsKernel {
   private final Map<VirtualServerKey, VirtualServer> services = new LinkedHashMap<>();
   private final Map<VirtualServerKey, Map<String, RealServer>> destinations = new LinkedHashMap<>();
-  private final List<String> ops = new ArrayList<>();
+  /** Every change made, in order; failures are injected here. */
+  final OpLog log = new OpLog();
   final Set<String> schedulers = new HashSet<>(IpvsPlanner.KERNEL_SCHEDULERS);
-  private Predicate<String> failWhen = op -> false;
   private IpvsTimeouts timeouts = new IpvsTimeouts(900, 120, 300);
-
-  /** Makes every change whose op text matches fail with EIO (nothing changes). */
-  void failWhen(Predicate<String> p) {
-    failWhen = p;
-  }
-
-  /** The changes so far; cleared by {@link #clearOps()}. */
-  List<String> ops() {
-    return List.copyOf(ops);
-  }
-
-  void clearOps() {
-    ops.clear();
-  }
 
   /** Sets the counters a destination reports, as traffic would. */
   void connections(VirtualServerKey k, InetAddress a, int port, RealServer.Connections c) {
@@ -68,13 +52,6 @@ final class FakeIpvs implements IpvsKernel {
     return sb.toString();
   }
 
-  private void op(String text) throws NetlinkException {
-    if (failWhen.test(text)) {
-      throw new NetlinkException(text + " (injected)", Errno.EIO.code());
-    }
-    ops.add(text);
-  }
-
   @Override
   public List<VirtualServer> services() {
     return List.copyOf(services.values());
@@ -97,7 +74,7 @@ final class FakeIpvs implements IpvsKernel {
     if (!schedulers.contains(s.scheduler())) {
       throw new NetlinkException("IPVS_CMD_NEW_SERVICE " + s.key(), Errno.ENOENT.code());
     }
-    op("add-service " + s.key() + " " + s.scheduler());
+    log.record("add-service " + s.key() + " " + s.scheduler());
     services.put(s.key(), s);
     destinations.put(s.key(), new LinkedHashMap<>());
   }
@@ -110,7 +87,7 @@ final class FakeIpvs implements IpvsKernel {
     if (!schedulers.contains(s.scheduler())) {
       throw new NetlinkException("IPVS_CMD_SET_SERVICE " + s.key(), Errno.ENOENT.code());
     }
-    op("update-service " + s.key() + " " + s.scheduler());
+    log.record("update-service " + s.key() + " " + s.scheduler());
     services.put(s.key(), s);
   }
 
@@ -119,7 +96,7 @@ final class FakeIpvs implements IpvsKernel {
     if (!services.containsKey(k)) {
       throw new NetlinkException("IPVS_CMD_DEL_SERVICE " + k, Errno.ESRCH.code());
     }
-    op("delete-service " + k);
+    log.record("delete-service " + k);
     services.remove(k);
     destinations.remove(k);
   }
@@ -133,7 +110,7 @@ final class FakeIpvs implements IpvsKernel {
     if (m.containsKey(id(d.address(), d.port()))) {
       throw new NetlinkException("IPVS_CMD_NEW_DEST " + k, Errno.EEXIST.code());
     }
-    op("add-dest " + k + " -> " + id(d.address(), d.port()) + " w=" + d.weight());
+    log.record("add-dest " + k + " -> " + id(d.address(), d.port()) + " w=" + d.weight());
     m.put(id(d.address(), d.port()), withoutCounters(d));
   }
 
@@ -147,7 +124,7 @@ final class FakeIpvs implements IpvsKernel {
     if (old == null) {
       throw new NetlinkException("IPVS_CMD_SET_DEST " + k, Errno.ENOENT.code());
     }
-    op("update-dest " + k + " -> " + id(d.address(), d.port()) + " w=" + d.weight());
+    log.record("update-dest " + k + " -> " + id(d.address(), d.port()) + " w=" + d.weight());
     m.put(id(d.address(), d.port()),
         new RealServer(d.address(), d.port(), d.forward(), d.weight(), d.upperThreshold(), d.lowerThreshold(), old.connections()));
   }
@@ -161,7 +138,7 @@ final class FakeIpvs implements IpvsKernel {
     if (!m.containsKey(id(a, port))) {
       throw new NetlinkException("IPVS_CMD_DEL_DEST " + k, Errno.ENOENT.code());
     }
-    op("delete-dest " + k + " -> " + id(a, port));
+    log.record("delete-dest " + k + " -> " + id(a, port));
     m.remove(id(a, port));
   }
 
@@ -172,7 +149,7 @@ final class FakeIpvs implements IpvsKernel {
 
   @Override
   public void setTimeouts(IpvsTimeouts t) throws NetlinkException {
-    op("set-timeouts " + t);
+    log.record("set-timeouts " + t);
     timeouts = new IpvsTimeouts(
         t.tcpSeconds() == 0 ? timeouts.tcpSeconds() : t.tcpSeconds(),
         t.tcpFinSeconds() == 0 ? timeouts.tcpFinSeconds() : t.tcpFinSeconds(),

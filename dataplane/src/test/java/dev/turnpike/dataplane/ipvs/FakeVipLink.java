@@ -3,40 +3,18 @@ package dev.turnpike.dataplane.ipvs;
 import dev.turnpike.dataplane.netlink.Errno;
 import dev.turnpike.dataplane.netlink.NetlinkException;
 import java.net.InetAddress;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Set;
-import java.util.function.Predicate;
 
 /** A {@link VipLink} that behaves as RtnlVipLink over the kernel: no addresses without the link. */
 final class FakeVipLink implements VipLink {
   private boolean exists;
   private final Set<InetAddress> addresses = new LinkedHashSet<>();
-  private final List<String> ops = new ArrayList<>();
-  private Predicate<String> failWhen = op -> false;
-
-  void failWhen(Predicate<String> p) {
-    failWhen = p;
-  }
-
-  List<String> ops() {
-    return List.copyOf(ops);
-  }
-
-  void clearOps() {
-    ops.clear();
-  }
+  /** Every change made, in order; failures are injected here. */
+  final OpLog log = new OpLog();
 
   boolean exists() {
     return exists;
-  }
-
-  private void op(String text) throws NetlinkException {
-    if (failWhen.test(text)) {
-      throw new NetlinkException(text + " (injected)", Errno.EIO.code());
-    }
-    ops.add(text);
   }
 
   @Override
@@ -47,7 +25,7 @@ final class FakeVipLink implements VipLink {
   @Override
   public void ensure() throws NetlinkException {
     if (!exists) {
-      op("create-link");
+      log.record("create-link");
       exists = true;
     }
   }
@@ -65,7 +43,7 @@ final class FakeVipLink implements VipLink {
     if (addresses.contains(a)) {
       return false;
     }
-    op("add-address " + a.getHostAddress());
+    log.record("add-address " + a.getHostAddress());
     return addresses.add(a);
   }
 
@@ -77,7 +55,7 @@ final class FakeVipLink implements VipLink {
     if (!addresses.contains(a)) {
       return false;
     }
-    op("delete-address " + a.getHostAddress());
+    log.record("delete-address " + a.getHostAddress());
     return addresses.remove(a);
   }
 
@@ -86,7 +64,7 @@ final class FakeVipLink implements VipLink {
     if (!exists) {
       return false;
     }
-    op("delete-link");
+    log.record("delete-link");
     exists = false;
     addresses.clear();
     return true;

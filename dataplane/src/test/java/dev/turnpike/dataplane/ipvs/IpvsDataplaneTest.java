@@ -62,8 +62,8 @@ class IpvsDataplaneTest {
   }
 
   void clearOps() {
-    ipvs.clearOps();
-    link.clearOps();
+    ipvs.log.clear();
+    link.log.clear();
   }
 
   Specs web() {
@@ -84,7 +84,7 @@ class IpvsDataplaneTest {
           -> 10.244.1.2:8080 w=1
           -> 10.244.2.2:8080 w=1
         """, ipvs.dump());
-    assertEquals(List.of("create-link", "add-address 10.96.0.20", "add-address 10.96.0.10"), link.ops());
+    assertEquals(List.of("create-link", "add-address 10.96.0.20", "add-address 10.96.0.10"), link.log.ops());
     assertEquals("1", sysctl.values.get(IpvsSysctls.CONNTRACK));
     assertEquals("1", sysctl.values.get(IpvsSysctls.EXPIRE_NODEST_CONN));
     assertEquals("1", sysctl.values.get(IpvsSysctls.EXPIRE_QUIESCENT_TEMPLATE));
@@ -120,11 +120,11 @@ class IpvsDataplaneTest {
     clearOps();
     int restores = iptables.restores();
     sync(false);
-    assertEquals(List.of(), ipvs.ops());
-    assertEquals(List.of(), link.ops());
+    assertEquals(List.of(), ipvs.log.ops());
+    assertEquals(List.of(), link.log.ops());
     assertEquals(restores, iptables.restores(), "same rules, no restore");
     sync(true);
-    assertEquals(List.of(), ipvs.ops(), "a full sync compares with the kernel and finds nothing to do");
+    assertEquals(List.of(), ipvs.log.ops(), "a full sync compares with the kernel and finds nothing to do");
   }
 
   @Test
@@ -135,49 +135,50 @@ class IpvsDataplaneTest {
     clearOps();
     services.put("web", web().backend("10.244.3.2", 8080, "node-c").build());
     sync(false, "web");
-    assertEquals(List.of("add-dest TCP 10.96.0.10:80 -> 10.244.3.2:8080 w=1"), ipvs.ops());
-    assertEquals(List.of(), link.ops());
+    assertEquals(List.of("add-dest TCP 10.96.0.10:80 -> 10.244.3.2:8080 w=1"), ipvs.log.ops());
+    assertEquals(List.of(), link.log.ops());
+  }
+
+  /** Syncs web with two endpoints, gives 10.244.2.2 connections, removes it; returns web's key. */
+  private VirtualServerKey removeBusyEndpoint(RealServer.Connections busy) throws Exception {
+    services.put("web", web().build());
+    sync(true);
+    VirtualServerKey k = tcp("10.96.0.10", 80);
+    ipvs.connections(k, InetAddress.getByName("10.244.2.2"), 8080, busy);
+    clearOps();
+    services.put("web", Specs.service("web", "10.96.0.10").backend("10.244.1.2", 8080, "node-a").build());
+    sync(false, "web");
+    return k;
   }
 
   @Test
   void removedEndpointWithConnectionsDrainsAtWeightZeroThenIsDeleted() throws Exception {
-    services.put("web", web().build());
-    sync(true);
-    VirtualServerKey k = tcp("10.96.0.10", 80);
-    ipvs.connections(k, InetAddress.getByName("10.244.2.2"), 8080, new RealServer.Connections(2, 1, 0));
-    clearOps();
-    services.put("web", Specs.service("web", "10.96.0.10").backend("10.244.1.2", 8080, "node-a").build());
-    sync(false, "web");
-    assertEquals(List.of("update-dest TCP 10.96.0.10:80 -> 10.244.2.2:8080 w=0"), ipvs.ops());
+    VirtualServerKey k = removeBusyEndpoint(new RealServer.Connections(2, 1, 0));
+    assertEquals(List.of("update-dest TCP 10.96.0.10:80 -> 10.244.2.2:8080 w=0"), ipvs.log.ops());
     assertEquals(1, dataplane.draining().size());
 
     clearOps();
     clock.advance(Duration.ofMinutes(1));
     sync(false);
-    assertEquals(List.of(), ipvs.ops(), "still has connections: keeps waiting");
+    assertEquals(List.of(), ipvs.log.ops(), "still has connections: keeps waiting");
 
     ipvs.connections(k, InetAddress.getByName("10.244.2.2"), 8080, new RealServer.Connections(0, 0, 0));
     clock.advance(Duration.ofMinutes(1));
     sync(false);
-    assertEquals(List.of("delete-dest TCP 10.96.0.10:80 -> 10.244.2.2:8080"), ipvs.ops());
+    assertEquals(List.of("delete-dest TCP 10.96.0.10:80 -> 10.244.2.2:8080"), ipvs.log.ops());
     assertEquals(Set.of(), dataplane.draining());
   }
 
   @Test
   void drainingIsBoundedByTheGracefulTerminationTimeout() throws Exception {
-    services.put("web", web().build());
-    sync(true);
-    VirtualServerKey k = tcp("10.96.0.10", 80);
-    ipvs.connections(k, InetAddress.getByName("10.244.2.2"), 8080, new RealServer.Connections(5, 0, 0));
-    services.put("web", Specs.service("web", "10.96.0.10").backend("10.244.1.2", 8080, "node-a").build());
-    sync(false, "web");
+    removeBusyEndpoint(new RealServer.Connections(5, 0, 0));
     clearOps();
     clock.advance(Duration.ofMinutes(14).plusSeconds(59));
     sync(false);
-    assertEquals(List.of(), ipvs.ops());
+    assertEquals(List.of(), ipvs.log.ops());
     clock.advance(Duration.ofSeconds(1));
     sync(false);
-    assertEquals(List.of("delete-dest TCP 10.96.0.10:80 -> 10.244.2.2:8080"), ipvs.ops());
+    assertEquals(List.of("delete-dest TCP 10.96.0.10:80 -> 10.244.2.2:8080"), ipvs.log.ops());
   }
 
   @Test
@@ -193,7 +194,7 @@ class IpvsDataplaneTest {
     services.put("dns", Specs.service("dns", "10.96.0.53").udp().port(53).backend("10.244.1.5", 53, "node-a").build());
     sync(false, "web", "dns");
     assertEquals(List.of("delete-dest UDP 10.96.0.53:53 -> 10.244.2.5:53", "delete-dest TCP 10.96.0.10:80 -> 10.244.2.2:8080"),
-        ipvs.ops());
+        ipvs.log.ops());
   }
 
   @Test
@@ -206,7 +207,7 @@ class IpvsDataplaneTest {
     clearOps();
     services.put("web", web().build());
     sync(false, "web");
-    assertEquals(List.of("update-dest TCP 10.96.0.10:80 -> 10.244.2.2:8080 w=1"), ipvs.ops());
+    assertEquals(List.of("update-dest TCP 10.96.0.10:80 -> 10.244.2.2:8080 w=1"), ipvs.log.ops());
     assertEquals(Set.of(), dataplane.draining());
   }
 
@@ -220,8 +221,8 @@ class IpvsDataplaneTest {
     clearOps();
     services.remove("np");
     sync(false, "np");
-    assertEquals(List.of("delete-service TCP 10.96.0.20:80", "delete-service TCP 192.168.0.10:30020"), ipvs.ops());
-    assertEquals(List.of("delete-address 10.96.0.20"), link.ops());
+    assertEquals(List.of("delete-service TCP 10.96.0.20:80", "delete-service TCP 192.168.0.10:30020"), ipvs.log.ops());
+    assertEquals(List.of("delete-address 10.96.0.20"), link.log.ops());
     sync(true);
     assertTrue(ipvs.dump().contains("TCP 172.16.5.5:443 wlc"), "a service on an address that is not ours stays: " + ipvs.dump());
   }
@@ -233,16 +234,16 @@ class IpvsDataplaneTest {
     sync(true);
     services.remove("old");
     services.put("new", Specs.service("new", "10.96.0.13").backend("10.244.1.8", 80, "node-a").build());
-    ipvs.failWhen(op -> op.startsWith("add-dest TCP 10.96.0.13"));
+    ipvs.log.failWhen(op -> op.startsWith("add-dest TCP 10.96.0.13"));
     clearOps();
     assertThrows(DataplaneException.class, () -> sync(false, "old", "new"));
     assertTrue(ipvs.dump().contains("TCP 10.96.0.12:80 rr"), "nothing is removed by a failed sync");
     assertTrue(link.addresses().contains(InetAddress.getByName("10.96.0.12")));
 
-    ipvs.failWhen(op -> false);
+    ipvs.log.failWhen(op -> false);
     clearOps();
     sync(false); // the dataplane makes it full itself
-    assertEquals(List.of("add-dest TCP 10.96.0.13:80 -> 10.244.1.8:80 w=1", "delete-service TCP 10.96.0.12:80"), ipvs.ops());
+    assertEquals(List.of("add-dest TCP 10.96.0.13:80 -> 10.244.1.8:80 w=1", "delete-service TCP 10.96.0.12:80"), ipvs.log.ops());
     assertFalse(link.addresses().contains(InetAddress.getByName("10.96.0.12")));
   }
 
@@ -270,8 +271,8 @@ class IpvsDataplaneTest {
     link.deleteAddress(InetAddress.getByName("10.96.0.10"));
     clearOps();
     sync(true);
-    assertEquals(List.of("update-service TCP 10.96.0.10:80 rr", "add-dest TCP 10.96.0.10:80 -> 10.244.1.2:8080 w=1"), ipvs.ops());
-    assertEquals(List.of("add-address 10.96.0.10"), link.ops());
+    assertEquals(List.of("update-service TCP 10.96.0.10:80 rr", "add-dest TCP 10.96.0.10:80 -> 10.244.1.2:8080 w=1"), ipvs.log.ops());
+    assertEquals(List.of("add-address 10.96.0.10"), link.log.ops());
   }
 
   @Test
@@ -292,7 +293,7 @@ class IpvsDataplaneTest {
     assertTrue(r.serviceErrors().get(new ServiceKey("ns", "mg")).contains("'mh' is not available in this kernel"), r.serviceErrors().toString());
     clearOps();
     r = sync(false);
-    assertEquals(List.of(), ipvs.ops());
+    assertEquals(List.of(), ipvs.log.ops());
     assertTrue(r.serviceErrors().containsKey(new ServiceKey("ns", "mg")), "still reported while it lasts");
     ipvs.schedulers.add("mh"); // the module was installed: the next full sync uses it
     sync(true);
@@ -351,6 +352,6 @@ class IpvsDataplaneTest {
     assertEquals(new dev.turnpike.dataplane.netlink.ipvs.IpvsTimeouts(900, 120, 30), ipvs.timeouts());
     clearOps();
     withTimeouts.sync(new SyncRequest(state(services), Set.of(), true));
-    assertEquals(List.of(), ipvs.ops());
+    assertEquals(List.of(), ipvs.log.ops());
   }
 }

@@ -1,14 +1,11 @@
 package dev.turnpike.dataplane.ipvs;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import dev.turnpike.api.v1alpha1.ForwardingTableSpec;
 import dev.turnpike.dataplane.iptables.IptablesConfig;
 import dev.turnpike.dataplane.iptables.IptablesRenderer;
 import dev.turnpike.dataplane.iptables.Specs;
 import dev.turnpike.net.IpFamily;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.turnpike.dataplane.testing.GoldenFiles;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -63,11 +60,6 @@ class IpvsRulesGoldenTest {
         .render(IpFamily.IPv4, plan.ports().stream().filter(p -> p.family() == IpFamily.IPv4).toList(),
             plan.nodePortAddresses().get(IpFamily.IPv4), empty, null)
         .payload();
-    Path file = DIR.resolve(g.name() + ".txt");
-    if (Boolean.getBoolean("golden.update")) {
-      Files.createDirectories(DIR);
-      Files.writeString(file, payload, StandardCharsets.UTF_8);
-    }
-    assertEquals(Files.readString(file, StandardCharsets.UTF_8), payload, "golden " + file + " (update with -Dgolden.update=true)");
+    GoldenFiles.assertMatches(DIR.resolve(g.name() + ".txt"), payload);
   }
 }
