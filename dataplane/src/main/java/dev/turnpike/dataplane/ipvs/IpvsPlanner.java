@@ -28,6 +28,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -37,7 +38,8 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Desired state → desired IPVS state. Pure: no I/O, no clock.
+ * Desired state → desired IPVS state. Pure: no I/O, no clock; the same state gives the same plan
+ * (a memo of per-Service plans only saves work). Not thread-safe: one sync loop calls it.
  *
  * <p>Per Service port and family: a virtual service on the ClusterIP with the internal policy's
  * endpoints, and on every externalIP, LoadBalancer ingress IP and (for NodePorts) every NodePort
@@ -106,79 +108,122 @@ public final class IpvsPlanner {
     return new Scheduling(sched, flags, error);
   }
 
+  /**
+   * One Service's share of the plan, independent of the other Services.
+   *
+   * @param services its virtual services, before duplicates across Services are removed
+   * @param schedulingError the complaint about its scheduler, or null
+   */
+  private record ServicePlan(
+      ForwardingTableSpec spec,
+      NodeContext node,
+      List<PlannedService> services,
+      List<PortRules> ports,
+      Set<InetAddress> addresses,
+      String schedulingError,
+      int noLocalInternal,
+      int noLocalExternal) {}
+
+  /**
+   * The last plans by Service: a Service whose spec object and node are unchanged reuses its plan
+   * (at 10k Services categorising every endpoint again is most of a sync's CPU). Same inputs, same
+   * output: this only skips work.
+   */
+  private Map<ServiceKey, ServicePlan> memo = new HashMap<>();
+
   public IpvsPlan plan(DesiredState state) {
     NodeContext node = state.node();
     Map<VirtualServerKey, PlannedService> services = new LinkedHashMap<>();
     Set<InetAddress> addresses = new LinkedHashSet<>();
     List<PortRules> ports = new ArrayList<>();
     Map<ServiceKey, String> errors = new TreeMap<>();
-    Map<String, Integer> noLocal = new TreeMap<>(Map.of("internal", 0, "external", 0));
     Map<IpFamily, List<Ip>> nodePortAddresses = new EnumMap<>(IpFamily.class);
     for (IpFamily f : families) {
       nodePortAddresses.put(f, nodePortAddresses(node, f));
     }
     int programmed = 0;
+    int noLocalInternal = 0;
+    int noLocalExternal = 0;
+    Map<ServiceKey, ServicePlan> memoNow = new HashMap<>(state.tables().size() * 2);
     for (var e : state.tables().entrySet()) {
       ServiceKey key = e.getKey();
-      ForwardingTableSpec spec = e.getValue();
-      Scheduling sched = scheduling(key, spec);
+      ServicePlan sp = memo.get(key);
+      if (sp == null || sp.spec() != e.getValue() || !sp.node().equals(node)) {
+        sp = planService(key, e.getValue(), node, nodePortAddresses);
+      }
+      memoNow.put(key, sp);
       List<String> problems = new ArrayList<>();
-      if (sched.error() != null) {
-        problems.add(sched.error());
+      if (sp.schedulingError() != null) {
+        problems.add(sp.schedulingError());
       }
-      boolean any = false;
-      for (IpFamily family : families) {
-        Ip clusterIp = firstOfFamily(spec.clusterIPs(), family);
-        if (clusterIp == null) {
-          continue; // as the iptables backend: no ClusterIP of this family, nothing of this family
-        }
-        for (Frontend f : spec.frontends()) {
-          Categorized cat = EndpointCategorizer.categorize(spec, f, family, node.topology());
-          PortRules p = portRules(key, spec, f, family, clusterIp, node, cat);
-          ports.add(p);
-          any = true;
-          if (p.hasEndpoints() && !p.hasInternal()) {
-            noLocal.merge("internal", 1, Integer::sum);
-          }
-          if (p.hasEndpoints() && !p.hasExternal()) {
-            noLocal.merge("external", 1, Integer::sum);
-          }
-          List<RealServer> internal = destinations(f, internalEndpoints(spec, cat));
-          List<RealServer> external = destinations(f, p.externalLocal() ? cat.localEndpoints() : cat.clusterEndpoints());
-          Map<VirtualServerKey, List<RealServer>> vips = new LinkedHashMap<>();
-          vips.put(key(f, clusterIp), internal);
-          addresses.add(inet(clusterIp));
-          for (Ip ip : p.externalIps()) {
-            vips.putIfAbsent(key(f, ip), external);
-            addresses.add(inet(ip));
-          }
-          for (Ip ip : p.lbIps()) {
-            vips.putIfAbsent(key(f, ip), external);
-            addresses.add(inet(ip));
-          }
-          if (p.nodePort() != null) {
-            for (Ip ip : nodePortAddresses.get(family)) {
-              vips.putIfAbsent(new VirtualServerKey(afOf(family), protocol(f.protocol()), inet(ip), p.nodePort(), 0), external);
-            }
-          }
-          vips.forEach((vk, dests) -> {
-            PlannedService taken = services.get(vk);
-            if (taken != null) {
-              problems.add(key + ": " + vk + " is already served for " + taken.owner() + "; not programmed twice");
-              return;
-            }
-            services.put(vk, new PlannedService(key, server(vk, sched, spec.sessionAffinity()), dests));
-          });
+      for (PlannedService ps : sp.services()) {
+        VirtualServerKey vk = ps.server().key();
+        PlannedService taken = services.putIfAbsent(vk, ps);
+        if (taken != null) {
+          problems.add(key + ": " + vk + " is already served for " + taken.owner() + "; not programmed twice");
         }
       }
-      if (any) {
+      addresses.addAll(sp.addresses());
+      ports.addAll(sp.ports());
+      noLocalInternal += sp.noLocalInternal();
+      noLocalExternal += sp.noLocalExternal();
+      if (!sp.ports().isEmpty()) {
         programmed++;
       }
       if (!problems.isEmpty()) {
         errors.put(key, String.join("; ", problems));
       }
     }
+    memo = memoNow;
+    Map<String, Integer> noLocal = Map.of("internal", noLocalInternal, "external", noLocalExternal);
     return new IpvsPlan(services, addresses, ports, nodePortAddresses, errors, noLocal, programmed);
+  }
+
+  private ServicePlan planService(ServiceKey key, ForwardingTableSpec spec, NodeContext node, Map<IpFamily, List<Ip>> nodePortAddresses) {
+    Scheduling sched = scheduling(key, spec);
+    List<PlannedService> services = new ArrayList<>();
+    List<PortRules> ports = new ArrayList<>();
+    Set<InetAddress> addresses = new LinkedHashSet<>();
+    int noLocalInternal = 0;
+    int noLocalExternal = 0;
+    for (IpFamily family : families) {
+      Ip clusterIp = firstOfFamily(spec.clusterIPs(), family);
+      if (clusterIp == null) {
+        continue; // as the iptables backend: no ClusterIP of this family, nothing of this family
+      }
+      for (Frontend f : spec.frontends()) {
+        Categorized cat = EndpointCategorizer.categorize(spec, f, family, node.topology());
+        PortRules p = portRules(key, spec, f, family, clusterIp, node, cat);
+        ports.add(p);
+        if (p.hasEndpoints() && !p.hasInternal()) {
+          noLocalInternal++;
+        }
+        if (p.hasEndpoints() && !p.hasExternal()) {
+          noLocalExternal++;
+        }
+        List<RealServer> internal = destinations(f, internalEndpoints(spec, cat));
+        List<RealServer> external = destinations(f, p.externalLocal() ? cat.localEndpoints() : cat.clusterEndpoints());
+        Map<VirtualServerKey, List<RealServer>> vips = new LinkedHashMap<>();
+        vips.put(key(f, clusterIp), internal);
+        addresses.add(inet(clusterIp));
+        for (Ip ip : p.externalIps()) {
+          vips.putIfAbsent(key(f, ip), external);
+          addresses.add(inet(ip));
+        }
+        for (Ip ip : p.lbIps()) {
+          vips.putIfAbsent(key(f, ip), external);
+          addresses.add(inet(ip));
+        }
+        if (p.nodePort() != null) {
+          for (Ip ip : nodePortAddresses.get(family)) {
+            vips.putIfAbsent(new VirtualServerKey(afOf(family), protocol(f.protocol()), inet(ip), p.nodePort(), 0), external);
+          }
+        }
+        vips.forEach((vk, dests) -> services.add(new PlannedService(key, server(vk, sched, spec.sessionAffinity()), dests)));
+      }
+    }
+    return new ServicePlan(spec, node, List.copyOf(services), List.copyOf(ports), addresses, sched.error(),
+        noLocalInternal, noLocalExternal);
   }
 
   private static VirtualServer server(VirtualServerKey k, Scheduling s, SessionAffinity affinity) {
