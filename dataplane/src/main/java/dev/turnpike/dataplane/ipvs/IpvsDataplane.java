@@ -20,6 +20,7 @@ import dev.turnpike.dataplane.netlink.ipvs.RealServer;
 import dev.turnpike.dataplane.netlink.ipvs.VirtualServer;
 import dev.turnpike.dataplane.netlink.ipvs.VirtualServerKey;
 import dev.turnpike.net.IpAddresses;
+import dev.turnpike.net.IpAddresses.Ip;
 import dev.turnpike.net.IpFamily;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -65,6 +66,23 @@ public final class IpvsDataplane implements Dataplane {
   private Map<VirtualServerKey, PlannedService> programmed = Map.of();
   private Set<InetAddress> bound = Set.of();
   private final Map<IpFamily, IpvsRules.Rendered> appliedRules = new EnumMap<>(IpFamily.class);
+  private final Map<IpFamily, RenderInput> renderedFrom = new EnumMap<>(IpFamily.class);
+
+  /** What a family's rules were rendered from; the planner's objects, compared by identity. */
+  private record RenderInput(List<IpvsPlan.PortRules> ports, List<Ip> nodePortAddresses) {
+    boolean sameAs(RenderInput other) {
+      if (other == null || other.ports.size() != ports.size() || !other.nodePortAddresses.equals(nodePortAddresses)) {
+        return false;
+      }
+      for (int i = 0; i < ports.size(); i++) {
+        if (ports.get(i) != other.ports.get(i)) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
   /** Schedulers the kernel refused (module missing); retried at each full sync. */
   private final Set<String> unavailableSchedulers = new HashSet<>();
   private Map<String, String> sysctls = Map.of();
@@ -189,6 +207,7 @@ public final class IpvsDataplane implements Dataplane {
       return new SyncResult(plan.servicesProgrammed(), now.size() + destinations + ruleTotal, counts, errors, plan.noLocalEndpoints());
     } catch (IOException | IptablesException | RuntimeException e) {
       needFull = true;
+      renderedFrom.clear();
       appliedRules.clear(); // read iptables-save again: a restore may have failed halfway through the families
       throw new DataplaneException("ipvs sync failed; the kernel state is left as it is and the next sync is full: " + e.getMessage(), e);
     }
@@ -316,7 +335,13 @@ public final class IpvsDataplane implements Dataplane {
       existing = IptablesRenderer.Existing.fromSave(saved);
     }
     List<IpvsPlan.PortRules> ports = plan.ports().stream().filter(p -> p.family() == family).toList();
-    IpvsRules.Rendered r = rules.render(family, ports, plan.nodePortAddresses().getOrDefault(family, List.of()), existing, previous);
+    List<Ip> nodePorts = plan.nodePortAddresses().getOrDefault(family, List.of());
+    RenderInput input = new RenderInput(ports, nodePorts);
+    if (!full && previous != null && input.sameAs(renderedFrom.get(family))) {
+      return previous; // the planner reused every Service's rules: the text cannot differ
+    }
+    IpvsRules.Rendered r = rules.render(family, ports, nodePorts, existing, previous);
+    renderedFrom.put(family, input);
     if (full || previous == null || r.housekeeping() || !previous.chainText().equals(r.chainText())) {
       iptables.restore(family, r.payload(), true);
     }
@@ -354,6 +379,7 @@ public final class IpvsDataplane implements Dataplane {
       programmed = Map.of();
       bound = Set.of();
       appliedRules.clear();
+      renderedFrom.clear();
       graceful.clear();
       needFull = true;
     }

@@ -81,7 +81,10 @@ public final class IpvsScaleBench {
         System.out.printf("IPVS backend, %d Services x %d endpoints, java %s%n", n, e, System.getProperty("java.version"));
         timed(dp, t, Set.of(), true, "first full sync (empty kernel)");
         timed(dp, t, Set.of(), false, "partial sync, nothing changed");
-        Map<ServiceKey, ForwardingTableSpec> one = services(n, e, 7_000_123);
+        // As the agent's tracker: unchanged Services keep their spec objects, s0 gets a new one.
+        Map<ServiceKey, ForwardingTableSpec> one = new HashMap<>(t);
+        ServiceKey s0 = new ServiceKey("bench", "s0");
+        one.put(s0, services(1, e, 7_000_123).get(s0));
         timed(dp, one, Set.of(new ServiceKey("bench", "s0")), false, "partial sync, one endpoint replaced");
         timed(dp, one, Set.of(), true, "full resync (dump all, nothing to change)");
         long t0 = System.nanoTime();
