@@ -197,6 +197,24 @@ class IpvsPlannerTest {
   }
 
   @Test
+  void reusedPlansGiveWhatAFreshPlannerGives() {
+    Map<ServiceKey, ForwardingTableSpec> t = new LinkedHashMap<>();
+    t.put(new ServiceKey("ns", "a"), Specs.service("a", "10.96.0.1").nodePort(30001).backend("10.244.1.1", 80, "node-a").build());
+    t.put(new ServiceKey("ns", "b"), Specs.service("b", "10.96.0.2").backend("10.244.2.1", 80, "node-b").build());
+    IpvsPlanner reused = new IpvsPlanner(CONFIG, List.of(IpFamily.IPv4));
+    reused.plan(DesiredState.of(NODE, t));
+    t.put(new ServiceKey("ns", "b"), Specs.service("b", "10.96.0.2").backend("10.244.2.9", 80, "node-b").build());
+    NodeContext moved = new NodeContext("node-a", Map.of(), List.of("192.168.0.77"));
+    for (NodeContext node : List.of(NODE, moved)) {
+      IpvsPlan a = reused.plan(DesiredState.of(node, t));
+      IpvsPlan b = new IpvsPlanner(CONFIG, List.of(IpFamily.IPv4)).plan(DesiredState.of(node, t));
+      assertEquals(describe(b), describe(a), "node " + node.addresses());
+      assertEquals(b.ports(), a.ports());
+    }
+    assertTrue(describe(reused.plan(DesiredState.of(moved, t))).contains("TCP 192.168.0.77:30001 rr -> 10.244.1.1:80"));
+  }
+
+  @Test
   void noLocalEndpointsAreCountedPerPolicy() {
     Map<String, ForwardingTableSpec> specs = new LinkedHashMap<>();
     specs.put("localnone", Specs.service("localnone", "10.96.0.51").loadBalancer(30051, "198.51.100.51").etpLocal(32051)
