@@ -9,14 +9,25 @@ import dev.turnpike.dataplane.iptables.IptablesConfig;
 import dev.turnpike.dataplane.iptables.IptablesDataplane;
 import dev.turnpike.dataplane.iptables.IptablesException;
 import dev.turnpike.dataplane.iptables.ProcessExec;
+import dev.turnpike.dataplane.ipvs.IpvsConfig;
+import dev.turnpike.dataplane.ipvs.IpvsDataplane;
+import dev.turnpike.dataplane.ipvs.NetlinkIpvs;
+import dev.turnpike.dataplane.ipvs.ProcSysctl;
+import dev.turnpike.dataplane.ipvs.RtnlVipLink;
+import dev.turnpike.dataplane.netlink.Netlink;
+import dev.turnpike.dataplane.netlink.NetlinkClient;
+import dev.turnpike.dataplane.netlink.NetlinkException;
+import dev.turnpike.dataplane.netlink.NetlinkSocket;
+import dev.turnpike.dataplane.netlink.rtnl.RtnlClient;
 import dev.turnpike.net.IpFamily;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The backends this build carries: iptables. */
+/** The backends this build carries: iptables and IPVS. */
 public final class DefaultDataplaneFactory implements DataplaneFactory {
   private static final Logger LOG = LoggerFactory.getLogger(DefaultDataplaneFactory.class);
 
@@ -33,7 +44,7 @@ public final class DefaultDataplaneFactory implements DataplaneFactory {
 
   @Override
   public Dataplane create(AgentConfig config) {
-    if (config.mode() != DataplaneMode.IPTABLES) {
+    if (config.mode() != DataplaneMode.IPTABLES && config.mode() != DataplaneMode.IPVS) {
       throw new IllegalStateException(
           "mode " + config.mode().name().toLowerCase(Locale.ROOT) + " is not available in this build");
     }
@@ -41,8 +52,28 @@ public final class DefaultDataplaneFactory implements DataplaneFactory {
     // Legacy or nft, picked like kube-proxy's iptables-wrapper.
     ExecIptables iptables = ExecIptables.detect(exec);
     List<IpFamily> families = workingFamilies(iptables);
+    if (config.mode() == DataplaneMode.IPVS) {
+      LOG.info("ipvs backend: iptables {} mode for its rules, families {}", iptables.mode(), families);
+      return ipvs(iptables, IpvsConfig.of(iptablesConfig), families);
+    }
     LOG.info("iptables backend: {} mode, families {}", iptables.mode(), families);
     return new IptablesDataplane(iptables, exec, iptablesConfig, families);
+  }
+
+  /**
+   * The IPVS backend in this process's network namespace: generic netlink for IPVS (the family is
+   * resolved on first use, so --cleanup works without ip_vs), rtnetlink for the dummy link,
+   * /proc/sys for the sysctls.
+   */
+  private static Dataplane ipvs(ExecIptables iptables, IpvsConfig config, List<IpFamily> families) {
+    try {
+      NetlinkClient genl = new NetlinkClient(NetlinkSocket.open(Netlink.NETLINK_GENERIC));
+      NetlinkClient route = new NetlinkClient(NetlinkSocket.open(Netlink.NETLINK_ROUTE));
+      return new IpvsDataplane(new NetlinkIpvs(genl), new RtnlVipLink(new RtnlClient(route), config.linkName()),
+          new ProcSysctl(), iptables, config, families, Clock.systemUTC());
+    } catch (NetlinkException e) {
+      throw new IllegalStateException("ipvs mode cannot open its netlink sockets: " + e.getMessage(), e);
+    }
   }
 
   /** The backend options as the iptables backend takes them; bad CIDRs are refused here. */

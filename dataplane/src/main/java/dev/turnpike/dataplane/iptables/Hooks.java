@@ -38,7 +38,7 @@ public final class Hooks {
 
   private Hooks() {}
 
-  static String comment(String text) {
+  public static String comment(String text) {
     return "-m comment --comment \"" + text + "\"";
   }
 }

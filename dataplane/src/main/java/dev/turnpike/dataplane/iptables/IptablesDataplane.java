@@ -147,7 +147,7 @@ public final class IptablesDataplane implements Dataplane {
   }
 
   /** Deletes the hook rules as saved, then flushes and deletes every Turnpike chain. */
-  static String cleanupPayload(String table, String saved) {
+  public static String cleanupPayload(String table, String saved) {
     IptablesRenderer.Existing found = IptablesRenderer.Existing.fromSave(Map.of(table, saved));
     Set<String> own = found.chains().getOrDefault(table, Set.of());
     List<String> hooks = found.hookRules().getOrDefault(table, List.of());

@@ -236,10 +236,7 @@ public final class IptablesRenderer {
     nat.declare(ChainNames.NODEPORTS);
     nat.declare(ChainNames.POSTROUTING);
     nat.declare(ChainNames.MARK_MASQ);
-    nat.add(ChainNames.POSTROUTING, "-m mark ! --mark " + masqMark + "/" + masqMark + " -j RETURN");
-    // Clear the bit so a re-traversal (e.g. over a tunnel) is not masqueraded twice.
-    nat.add(ChainNames.POSTROUTING, "-j MARK --xor-mark " + masqMark);
-    nat.add(ChainNames.POSTROUTING, comment("turnpike service traffic requiring SNAT") + " -j MASQUERADE --random-fully");
+    postroutingRules(masqMark).forEach(r -> nat.add(ChainNames.POSTROUTING, r));
     nat.add(ChainNames.MARK_MASQ, "-j MARK --or-mark " + masqMark);
     // With several pod CIDRs "not from a pod" needs RETURNs, so it gets its own chain.
     nat.declare(ChainNames.MARK_NON_POD);
@@ -268,9 +265,7 @@ public final class IptablesRenderer {
     // Fixed filter chains (their Service rules were added by dispatch()).
     filter.declare(ChainNames.FORWARD);
     filter.declare(ChainNames.FIREWALL);
-    filter.add(ChainNames.FORWARD, "-m conntrack --ctstate INVALID " + comment("turnpike drops invalid packets") + " -j DROP");
-    filter.add(ChainNames.FORWARD, comment("turnpike forwarding rules") + " -m mark --mark " + masqMark + "/" + masqMark + " -j ACCEPT");
-    filter.add(ChainNames.FORWARD, comment("turnpike forwarding conntrack rule") + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+    forwardRules(masqMark).forEach(r -> filter.add(ChainNames.FORWARD, r));
     if (localhostNodePortsActive(family)) {
       filter.add(
           ChainNames.FIREWALL,
@@ -397,6 +392,30 @@ public final class IptablesRenderer {
     }
   }
 
+  /**
+   * A Service's loadBalancerSourceRanges of one family (empty: no filtering, also when a range is
+   * /0), and whether the node's own address is inside one (then traffic from the node to the LB
+   * IP, whose source is the LB IP, is allowed too). Shared with IPVS mode.
+   */
+  public record SourceRanges(List<String> cidrs, boolean allowFromNode) {
+    public static SourceRanges of(ForwardingTableSpec spec, IpFamily family, NodeContext node) {
+      IpAddresses.Ip nodeIp = firstOfFamily(node.addresses(), family);
+      List<String> out = new ArrayList<>();
+      boolean allowAll = false;
+      boolean fromNode = false;
+      for (String r : spec.loadBalancerSourceRanges()) {
+        var cidr = IpAddresses.parseCidr(r).filter(c -> c.family() == family);
+        if (cidr.isEmpty()) {
+          continue;
+        }
+        allowAll |= cidr.get().prefixLength() == 0; // a zero CIDR allows everything
+        out.add(cidr.get().text());
+        fromNode |= nodeIp != null && IpAddresses.contains(cidr.get(), nodeIp);
+      }
+      return allowAll ? new SourceRanges(List.of(), fromNode) : new SourceRanges(List.copyOf(out), fromNode);
+    }
+  }
+
   /** One Service's plans in one family, with the spec they were made from. */
   private record Planned(ForwardingTableSpec spec, List<PortPlan> plans, String error) {}
 
@@ -427,22 +446,9 @@ public final class IptablesRenderer {
     }
     spec.loadBalancerIngress()
         .forEach(i -> IpAddresses.parse(i.ip()).filter(ip -> ip.family() == family).ifPresent(p.lbIps::add));
-    IpAddresses.Ip nodeIp = firstOfFamily(node.addresses(), family);
-    boolean allowAll = false;
-    for (String r : spec.loadBalancerSourceRanges()) {
-      var cidr = IpAddresses.parseCidr(r).filter(c -> c.family() == family);
-      if (cidr.isEmpty()) {
-        continue;
-      }
-      allowAll |= cidr.get().prefixLength() == 0; // a zero CIDR allows everything
-      p.sourceRanges.add(cidr.get().text());
-      if (nodeIp != null && IpAddresses.contains(cidr.get(), nodeIp)) {
-        p.allowFromNode = true;
-      }
-    }
-    if (allowAll) {
-      p.sourceRanges.clear();
-    }
+    SourceRanges ranges = SourceRanges.of(spec, family, node);
+    p.sourceRanges.addAll(ranges.cidrs());
+    p.allowFromNode = ranges.allowFromNode();
     p.cat = EndpointCategorizer.categorize(spec, f, family, node.topology());
     p.hasEndpoints = p.cat.hasAnyEndpoints();
     boolean externallyAccessible = EndpointCategorizer.externallyAccessible(spec, f, family);
@@ -757,6 +763,23 @@ public final class IptablesRenderer {
     }
     // Reached only through an empty slot: hand the mark back and leave the packet undisturbed.
     out.add(chain, "-j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff");
+  }
+
+  /** TURNPIKE-POSTROUTING: SNAT what carries the masquerade mark (shared with IPVS mode). */
+  public static List<String> postroutingRules(String masqMark) {
+    return List.of(
+        "-m mark ! --mark " + masqMark + "/" + masqMark + " -j RETURN",
+        // Clear the bit so a re-traversal (e.g. over a tunnel) is not masqueraded twice.
+        "-j MARK --xor-mark " + masqMark,
+        comment("turnpike service traffic requiring SNAT") + " -j MASQUERADE --random-fully");
+  }
+
+  /** filter TURNPIKE-FORWARD: drop INVALID, accept marked and established (shared with IPVS mode). */
+  public static List<String> forwardRules(String masqMark) {
+    return List.of(
+        "-m conntrack --ctstate INVALID " + comment("turnpike drops invalid packets") + " -j DROP",
+        comment("turnpike forwarding rules") + " -m mark --mark " + masqMark + "/" + masqMark + " -j ACCEPT",
+        comment("turnpike forwarding conntrack rule") + " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
   }
 
   /** Half the bits of the largest slot, rounded up: about √M groups of about √M slots. */

@@ -44,8 +44,8 @@ class AgentMainTest {
   void aModeThisBuildLacksIsAClearError() {
     assertEquals(2, run(new DefaultDataplaneFactory((argv, stdin) -> {
       throw new AssertionError("no command for a mode this build lacks");
-    }), "--cleanup", "--mode=ipvs"));
-    assertTrue(err().contains("mode ipvs is not available in this build"), err());
+    }), "--cleanup", "--mode=nftables"));
+    assertTrue(err().contains("mode nftables is not available in this build"), err());
   }
 
   @Test

@@ -68,6 +68,14 @@ class DefaultDataplaneFactoryTest {
   }
 
   @Test
+  void ipvsModeBuildsTheIpvsBackendWithTheDetectedIptables() {
+    var dataplane = new DefaultDataplaneFactory(nftIpv4Only).create(config("--mode=ipvs", "--cluster-cidr=10.244.0.0/16"));
+    assertEquals(DataplaneMode.IPVS, dataplane.mode());
+    assertTrue(dataplane instanceof dev.turnpike.dataplane.ipvs.IpvsDataplane, dataplane.getClass().getName());
+    assertTrue(commands.contains(List.of("iptables-nft-save", "-t", "filter")), commands.toString());
+  }
+
+  @Test
   void otherModesAndBadOptionsAreClearErrors() {
     assertEquals("mode nftables is not available in this build",
         assertThrows(IllegalStateException.class, () -> new DefaultDataplaneFactory(nftIpv4Only).create(config("--mode=nftables")))

@@ -1,11 +1,8 @@
 package dev.turnpike.dataplane.iptables;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import dev.turnpike.api.v1alpha1.ForwardingTableSpec;
 import dev.turnpike.net.IpFamily;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.turnpike.dataplane.testing.GoldenFiles;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -50,11 +47,6 @@ class GoldenPayloadTest {
         new IptablesRenderer(Scenario.config())
             .render(Scenario.state(Map.of(g.name(), g.spec())), IpFamily.IPv4, null, null, IptablesRenderer.Existing.NONE)
             .payload();
-    Path file = DIR.resolve(g.name() + ".txt");
-    if (Boolean.getBoolean("golden.update")) {
-      Files.createDirectories(DIR);
-      Files.writeString(file, payload, StandardCharsets.UTF_8);
-    }
-    assertEquals(Files.readString(file, StandardCharsets.UTF_8), payload, "golden " + file + " (update with -Dgolden.update=true)");
+    GoldenFiles.assertMatches(DIR.resolve(g.name() + ".txt"), payload);
   }
 }

@@ -22,7 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A small builder for ForwardingTableSpecs in tests: one frontend named "p", backends in order. */
-final class Specs {
+public final class Specs {
   private final String name;
   private ServiceType type = ServiceType.ClusterIP;
   private String clusterIp;
@@ -39,82 +39,95 @@ final class Specs {
   private SessionAffinity affinity;
   private Algorithm algorithm = Algorithm.RANDOM;
   private MaglevConfig maglev;
+  private String ipvsScheduler;
 
   private Specs(String name, String clusterIp) {
     this.name = name;
     this.clusterIp = clusterIp;
   }
 
-  static Specs service(String name, String clusterIp) {
+  public static Specs service(String name, String clusterIp) {
     return new Specs(name, clusterIp);
   }
 
-  Specs udp() {
+  public Specs udp() {
     protocol = Protocol.UDP;
     return this;
   }
 
-  Specs port(int p) {
+  public Specs port(int p) {
     port = p;
     return this;
   }
 
-  Specs nodePort(int np) {
+  public Specs nodePort(int np) {
     type = ServiceType.NodePort;
     nodePort = np;
     return this;
   }
 
-  Specs loadBalancer(int np, String... ips) {
+  public Specs loadBalancer(int np, String... ips) {
     nodePort(np);
     type = ServiceType.LoadBalancer;
     lbIps.addAll(List.of(ips));
     return this;
   }
 
-  Specs sourceRanges(String... cidrs) {
+  public Specs sourceRanges(String... cidrs) {
     sourceRanges.addAll(List.of(cidrs));
     return this;
   }
 
-  Specs externalIp(String ip) {
+  public Specs externalIp(String ip) {
     externalIps.add(ip);
     return this;
   }
 
-  Specs backend(String ip, int targetPort, String node) {
+  public Specs backend(String ip, int targetPort, String node) {
     backends.add(new Backend(ip, List.of(new BackendPort("p", targetPort)), node, null, true, true, false, null));
     return this;
   }
 
-  Specs terminatingBackend(String ip, int targetPort, String node) {
+  public Specs terminatingBackend(String ip, int targetPort, String node) {
     backends.add(new Backend(ip, List.of(new BackendPort("p", targetPort)), node, null, false, true, true, null));
     return this;
   }
 
-  Specs etpLocal(int healthCheckNodePort) {
+  public Specs etpLocal(int healthCheckNodePort) {
     etp = TrafficPolicy.Local;
     hcPort = healthCheckNodePort;
     return this;
   }
 
-  Specs itpLocal() {
+  public Specs itpLocal() {
     itp = TrafficPolicy.Local;
     return this;
   }
 
-  Specs affinity(int seconds) {
+  public Specs affinity(int seconds) {
     affinity = SessionAffinity.clientIp(seconds);
     return this;
   }
 
-  Specs maglev(int tableSize) {
+  public Specs maglev(int tableSize) {
     algorithm = Algorithm.MAGLEV;
     maglev = new MaglevConfig(tableSize, MaglevConfig.DEFAULT_SEED);
     return this;
   }
 
-  ForwardingTableSpec build() {
+  /** The turnpike.dev/ipvs-scheduler annotation as the operator copies it into the spec. */
+  public Specs ipvsScheduler(String name) {
+    ipvsScheduler = name;
+    return this;
+  }
+
+  /** A backend as given (hints, zone, conditions), for the cases the shorthands do not cover. */
+  public Specs backend(Backend b) {
+    backends.add(b);
+    return this;
+  }
+
+  public ForwardingTableSpec build() {
     List<MaglevLookupTable> tables = List.of();
     if (maglev != null) {
       List<MaglevBackend> keyed = new ArrayList<>();
@@ -152,7 +165,7 @@ final class Specs {
         null,
         algorithm,
         maglev == null ? null : new MaglevParameters(maglev.tableSize(), maglev.seedHex()),
-        null,
+        ipvsScheduler,
         null,
         null);
   }
