@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnpike.dataplane.conntrack.snat.EgressSnat;
-import dev.turnpike.dataplane.conntrack.snat.EgressSnatConfig;
+import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.dataplane.iptables.ExecIptables;
 import dev.turnpike.dataplane.iptables.ProcessExec;
 import dev.turnpike.net.IpFamily;

@@ -1,5 +1,6 @@
 package dev.turnpike.dataplane.conntrack.snat;
 
+import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.dataplane.conntrack.Conntrack;
 import dev.turnpike.dataplane.conntrack.ConntrackEntry;
 import dev.turnpike.dataplane.conntrack.ConntrackException;
@@ -38,7 +39,9 @@ public final class EgressSnat {
   /**
    * Replaces the rules with {@code config}'s (atomically per family) and then deletes the
    * conntrack entries the change affects. The first call after a start knows no previous
-   * configuration and deletes only entries that contradict {@code config} itself.
+   * configuration and deletes only entries that contradict {@code config} itself. When the
+   * conntrack part fails the rules are already in place and the next apply (of the same config
+   * too) retries the deletion.
    */
   public synchronized Applied apply(EgressSnatConfig config) throws IptablesException, ConntrackException {
     for (IpFamily f : families) {
@@ -50,7 +53,6 @@ public final class EgressSnat {
       iptables.restore(f, payload, true);
     }
     EgressSnatConfig previous = current;
-    current = config;
     if (config.equals(previous)) {
       return new Applied(families.size(), 0);
     }
@@ -59,6 +61,8 @@ public final class EgressSnat {
       int af = f == IpFamily.IPv4 ? CtNetlink.AF_INET : CtNetlink.AF_INET6;
       deleted += conntrack.delete(affected(conntrack.list(ConntrackFilter.family(af)), previous, config));
     }
+    // Only now: when the cleanup failed, applying the same config again retries it.
+    current = config;
     return new Applied(families.size(), deleted);
   }
 

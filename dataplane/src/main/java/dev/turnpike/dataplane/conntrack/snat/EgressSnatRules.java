@@ -1,5 +1,6 @@
 package dev.turnpike.dataplane.conntrack.snat;
 
+import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.net.IpAddresses.Cidr;
 import dev.turnpike.net.IpFamily;
 

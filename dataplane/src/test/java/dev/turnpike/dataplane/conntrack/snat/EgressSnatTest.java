@@ -1,5 +1,6 @@
 package dev.turnpike.dataplane.conntrack.snat;
 
+import dev.turnpike.egress.EgressSnatConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

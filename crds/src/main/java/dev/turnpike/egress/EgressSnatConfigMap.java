@@ -1,4 +1,4 @@
-package dev.turnpike.dataplane.conntrack.snat;
+package dev.turnpike.egress;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,7 +10,7 @@ import java.util.Set;
 /**
  * Reads {@link EgressSnatConfig} for one node from the data of the cluster-wide ConfigMap
  * {@value #NAME} (one object that the operator and every agent read; a change is applied by
- * calling {@link EgressSnat#apply} again). Keys, all optional except {@code clusterCIDRs}:
+ * calling the dataplane's {@code EgressSnat.apply} again). Keys, all optional except {@code clusterCIDRs}:
  *
  * <pre>
  * clusterCIDRs:        "10.244.0.0/16, fd00:244::/56"

@@ -1,4 +1,4 @@
-package dev.turnpike.dataplane.conntrack.snat;
+package dev.turnpike.egress;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
