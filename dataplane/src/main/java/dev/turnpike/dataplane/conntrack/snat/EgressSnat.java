@@ -1,6 +1,5 @@
 package dev.turnpike.dataplane.conntrack.snat;
 
-import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.dataplane.conntrack.Conntrack;
 import dev.turnpike.dataplane.conntrack.ConntrackEntry;
 import dev.turnpike.dataplane.conntrack.ConntrackException;
@@ -8,6 +7,7 @@ import dev.turnpike.dataplane.conntrack.ConntrackFilter;
 import dev.turnpike.dataplane.conntrack.CtNetlink;
 import dev.turnpike.dataplane.iptables.Iptables;
 import dev.turnpike.dataplane.iptables.IptablesException;
+import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.net.IpAddresses;
 import dev.turnpike.net.IpAddresses.Ip;
 import dev.turnpike.net.IpFamily;

@@ -1,6 +1,5 @@
 package dev.turnpike.dataplane.conntrack.snat;
 
-import dev.turnpike.egress.EgressSnatConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,6 +9,7 @@ import dev.turnpike.dataplane.conntrack.ConntrackEntry;
 import dev.turnpike.dataplane.conntrack.FakeConntrack;
 import dev.turnpike.dataplane.conntrack.Tuple;
 import dev.turnpike.dataplane.testing.FakeIptables;
+import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.net.IpFamily;
 import java.net.InetAddress;
 import java.util.List;
