@@ -1,5 +1,6 @@
 package dev.turnpike.dataplane.agent;
 
+import dev.turnpike.api.v1alpha1.DataplaneMode;
 import dev.turnpike.dataplane.conntrack.Conntrack;
 import dev.turnpike.dataplane.conntrack.ConntrackEntry;
 import dev.turnpike.dataplane.conntrack.ConntrackException;
@@ -57,7 +58,8 @@ public final class DefaultNodeNatFactory implements NodeNatFactory {
       conntrack = Optional.empty();
       forSnat = new Unavailable(e.getMessage());
     }
-    return new NodeNat(conntrack, Optional.of(new EgressSnat(iptables, forSnat, families)), new HashSet<>(families));
+    boolean ipvs = config.mode() == DataplaneMode.IPVS;
+    return new NodeNat(conntrack, Optional.of(new EgressSnat(iptables, forSnat, families, ipvs)), new HashSet<>(families));
   }
 
   /** Stands in when ctnetlink cannot be opened: egress SNAT rules apply, the entry cleanup reports why it cannot. */

@@ -28,12 +28,19 @@ public final class EgressSnat {
   private final Iptables iptables;
   private final Conntrack conntrack;
   private final List<IpFamily> families;
+  private final boolean ipvsConnections;
   private EgressSnatConfig current;
 
   public EgressSnat(Iptables iptables, Conntrack conntrack, List<IpFamily> families) {
+    this(iptables, conntrack, families, false);
+  }
+
+  /** @param ipvsConnections IPVS mode: IPVS connections are Service traffic too (see {@link EgressSnatRules#render}) */
+  public EgressSnat(Iptables iptables, Conntrack conntrack, List<IpFamily> families, boolean ipvsConnections) {
     this.iptables = iptables;
     this.conntrack = conntrack;
     this.families = List.copyOf(families);
+    this.ipvsConnections = ipvsConnections;
   }
 
   /**
@@ -45,7 +52,7 @@ public final class EgressSnat {
    */
   public synchronized Applied apply(EgressSnatConfig config) throws IptablesException, ConntrackException {
     for (IpFamily f : families) {
-      String payload = EgressSnatRules.render(config, f);
+      String payload = EgressSnatRules.render(config, f, ipvsConnections);
       if (!iptables.save(f, "nat").contains(EgressSnatRules.HOOK)) {
         payload = payload.replace("COMMIT\n",
             EgressSnatRules.HOOK.replaceFirst("^-A POSTROUTING", "-I POSTROUTING 1") + "\nCOMMIT\n");
@@ -79,7 +86,8 @@ public final class EgressSnat {
 
   /**
    * The entries whose translation {@code next} changes. Only original-direction flows from a
-   * cluster CIDR that were not DNATed (Service traffic) are candidates; then an entry is affected
+   * cluster CIDR that were not DNATed (Service traffic: IPS_DST_NAT, or a reply source other than
+   * the original destination, as IPVS leaves it) are candidates; then an entry is affected
    * when
    * <ul>
    *   <li>this node translated it (ctmark bit) and {@code next} would not (its destination became
@@ -94,7 +102,9 @@ public final class EgressSnat {
       EgressSnatConfig next) {
     List<ConntrackEntry> out = new ArrayList<>();
     for (ConntrackEntry e : entries) {
-      if (e.dnat()) {
+      // Service traffic: DNATed by iptables, or redirected by IPVS (which rewrites the reply
+      // tuple without setting IPS_DST_NAT), either way replies come from another address.
+      if (e.dnat() || !e.reply().src().equals(e.original().dst())) {
         continue;
       }
       Ip src = ip(e.original().src());
