@@ -105,6 +105,8 @@ public final class Agent implements AutoCloseable {
         client, namespaceOf(config.egressSnatConfigMap(), client), config.egressSnatConfigMap().name(),
         config.nodeName(), s, config.backend().clusterCidrs(), clock, config.syncPeriod(), metrics.registry()));
     egressSnat.ifPresent(closeables::add);
+    // The ctnetlink socket (a NetlinkConntrack) goes with the agent.
+    nat.conntrack().filter(AutoCloseable.class::isInstance).ifPresent(ct -> closeables.add((AutoCloseable) ct));
     SyncLoop loop = new SyncLoop(dataplane, tracker, clock, config.syncPeriod(), listeners);
     // Retry after a failure from the min sync period, doubling up to the sync period.
     Duration retryInitial = config.minSyncPeriod().isZero() ? Duration.ofMillis(100) : config.minSyncPeriod();

@@ -121,12 +121,18 @@ final class EgressSnatWatch implements AutoCloseable {
         changed(Optional.empty());
       }
     });
-    // Once listed: with no ConfigMap, remove what an earlier run may have left (idempotent).
-    informer.start().thenRun(() -> executor.execute(() -> {
-      if (latest.isEmpty()) {
-        reconcileAbsent(true);
+    // Once listed without a ConfigMap, remove what an earlier run may have left (idempotent).
+    // The store, not the handler's delivery (which may come later), says whether it exists: an
+    // existing ConfigMap's rules must not be removed for a moment at every restart.
+    informer.start().thenRun(() -> {
+      if (informer.getStore().list().isEmpty()) {
+        executor.execute(() -> {
+          if (latest.isEmpty()) {
+            reconcileAbsent(true);
+          }
+        });
       }
-    }));
+    });
     executor.scheduleWithFixedDelay(this::resync, resync.toMillis(), resync.toMillis(), TimeUnit.MILLISECONDS);
     LOG.info("watching ConfigMap {}/{} for the egress SNAT configuration", namespace, name);
   }
