@@ -69,6 +69,7 @@ public final class Agent implements AutoCloseable {
   private final BoundedFrequencyRunner runner;
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private final Optional<EgressSnatWatch> egressSnat;
+  private final Optional<AutoCloseable> conntrackSocket; // a NetlinkConntrack: closed after the sync loop
   private volatile String nodeUid;
   private HealthServer healthServer;
   private MetricsServer metricsServer;
@@ -105,8 +106,7 @@ public final class Agent implements AutoCloseable {
         client, namespaceOf(config.egressSnatConfigMap(), client), config.egressSnatConfigMap().name(),
         config.nodeName(), s, config.backend().clusterCidrs(), clock, config.syncPeriod(), metrics.registry()));
     egressSnat.ifPresent(closeables::add);
-    // The ctnetlink socket (a NetlinkConntrack) goes with the agent.
-    nat.conntrack().filter(AutoCloseable.class::isInstance).ifPresent(ct -> closeables.add((AutoCloseable) ct));
+    this.conntrackSocket = nat.conntrack().filter(AutoCloseable.class::isInstance).map(AutoCloseable.class::cast);
     SyncLoop loop = new SyncLoop(dataplane, tracker, clock, config.syncPeriod(), listeners);
     // Retry after a failure from the min sync period, doubling up to the sync period.
     Duration retryInitial = config.minSyncPeriod().isZero() ? Duration.ofMillis(100) : config.minSyncPeriod();
@@ -273,6 +273,13 @@ public final class Agent implements AutoCloseable {
       }
     }
     runner.close();
+    conntrackSocket.ifPresent(c -> {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.warn("closing the conntrack socket: {}", e.toString());
+      }
+    });
     serviceHealth.close();
     status.close();
     statusExecutor.shutdownNow();
