@@ -1,6 +1,7 @@
 package dev.turnpike.operator;
 
 import dev.turnpike.api.v1alpha1.Algorithm;
+import dev.turnpike.egress.EgressSnatConfigMap;
 import dev.turnpike.lb.MaglevConfig;
 import dev.turnpike.operator.compute.ClusterDefaults;
 import java.util.LinkedHashMap;
@@ -15,6 +16,8 @@ import java.util.function.Function;
  * the same cluster defaults (the Maglev seed above all), so none of them are derived from the host.
  *
  * @param leaseNamespace null means the client's namespace (the pod's, in a cluster)
+ * @param egressSnatNamespace namespace of the egress SNAT ConfigMap; null: the client's
+ * @param egressSnatName the egress SNAT ConfigMap checked; null: not checked
  */
 public record OperatorOptions(
     ClusterDefaults defaults,
@@ -23,7 +26,9 @@ public record OperatorOptions(
     String leaseName,
     String leaseNamespace,
     String identity,
-    int reconcileThreads) {
+    int reconcileThreads,
+    String egressSnatNamespace,
+    String egressSnatName) {
 
   /** The seed every replica uses unless told otherwise (MaglevConfig's, "Turnpike" in ASCII). */
   public static final String DEFAULT_MAGLEV_SEED = MaglevConfig.DEFAULT.seedHex();
@@ -55,7 +60,10 @@ public record OperatorOptions(
           new Flag("identity", "TURNPIKE_IDENTITY", "",
               "this replica's leader-election identity; empty: $POD_NAME, else $HOSTNAME"),
           new Flag("reconcile-threads", "TURNPIKE_RECONCILE_THREADS", String.valueOf(DEFAULT_RECONCILE_THREADS),
-              "concurrent reconciliations"));
+              "concurrent reconciliations"),
+          new Flag("egress-snat-configmap", "TURNPIKE_EGRESS_SNAT_CONFIGMAP", EgressSnatConfigMap.NAME,
+              "[NAMESPACE/]NAME of the egress SNAT ConfigMap to validate; namespace: $POD_NAMESPACE, else the"
+                  + " client's; empty: not checked"));
 
   /** Parses flags over environment over defaults; throws IllegalArgumentException with a usable message. */
   public static OperatorOptions parse(List<String> args, Map<String, String> env) {
@@ -105,6 +113,10 @@ public record OperatorOptions(
     if (threads < 1) {
       throw new IllegalArgumentException("--reconcile-threads must be at least 1");
     }
+    String egressSnat = values.get("egress-snat-configmap").trim();
+    if (egressSnat.startsWith("/") || egressSnat.endsWith("/") || egressSnat.indexOf('/') != egressSnat.lastIndexOf('/')) {
+      throw new IllegalArgumentException("--egress-snat-configmap must be NAME or NAMESPACE/NAME, not " + egressSnat);
+    }
     return new OperatorOptions(
         new ClusterDefaults(algorithm, tableSize, seed, values.get("proxy-name")),
         port,
@@ -112,7 +124,10 @@ public record OperatorOptions(
         values.get("lease-name"),
         firstNonEmpty(values.get("lease-namespace"), env.get("POD_NAMESPACE")),
         firstNonEmpty(values.get("identity"), env.get("POD_NAME"), env.get("HOSTNAME")),
-        threads);
+        threads,
+        egressSnat.isEmpty() ? null
+            : egressSnat.contains("/") ? egressSnat.substring(0, egressSnat.indexOf('/')) : env.get("POD_NAMESPACE"),
+        egressSnat.isEmpty() ? null : egressSnat.substring(egressSnat.indexOf('/') + 1));
   }
 
   public static String usage() {

@@ -1,5 +1,6 @@
 package dev.turnpike.operator;
 
+import dev.turnpike.operator.egress.EgressSnatConfigCheck;
 import dev.turnpike.operator.metrics.TableMetrics;
 import dev.turnpike.operator.reconcile.AnnotationEvents;
 import dev.turnpike.operator.reconcile.DisruptionMeter;
@@ -19,13 +20,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The assembled operator: one JOSDK controller (Services → ForwardingTables) with Micrometer
- * metrics and optional leader election. Everything that varies (client, computation, clock,
+ * metrics and optional leader election, and the egress SNAT ConfigMap check. Everything that varies (client, computation, clock,
  * registry, what to do on lost leadership) is passed in, so tests can run two in one JVM.
  */
 public final class TurnpikeOperator {
   private static final Logger log = LoggerFactory.getLogger(TurnpikeOperator.class);
 
   private final Operator operator;
+  private final EgressSnatConfigCheck egressSnat;
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final AtomicBoolean leading = new AtomicBoolean();
 
@@ -89,15 +91,25 @@ public final class TurnpikeOperator {
               }
             });
     operator.register(reconciler);
+    egressSnat = options.egressSnatName() == null ? null : new EgressSnatConfigCheck(client,
+        options.egressSnatNamespace() != null ? options.egressSnatNamespace()
+            : client.getNamespace() != null ? client.getNamespace() : "default",
+        options.egressSnatName(), registry, clock, identity);
   }
 
   /** Starts informers (blocking until their caches are synced) and, once leading, reconciling. */
   public void start() {
     operator.start();
+    if (egressSnat != null) {
+      egressSnat.start();
+    }
   }
 
   public void stop() {
     if (stopping.compareAndSet(false, true)) {
+      if (egressSnat != null) {
+        egressSnat.close();
+      }
       operator.stop();
     }
   }

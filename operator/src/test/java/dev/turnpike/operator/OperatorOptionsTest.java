@@ -24,6 +24,8 @@ class OperatorOptionsTest {
     assertEquals("turnpike-operator", o.leaseName());
     assertNull(o.leaseNamespace());
     assertNull(o.identity());
+    assertNull(o.egressSnatNamespace(), "the client's namespace");
+    assertEquals("turnpike-egress-snat", o.egressSnatName());
   }
 
   @Test
@@ -43,6 +45,11 @@ class OperatorOptionsTest {
     assertFalse(o.leaderElection());
     assertEquals("kube-system", o.leaseNamespace());
     assertEquals("turnpike-0", o.identity());
+    assertEquals("kube-system", o.egressSnatNamespace(), "$POD_NAMESPACE");
+    OperatorOptions other = OperatorOptions.parse(List.of("--egress-snat-configmap=net/masq"), env);
+    assertEquals("net", other.egressSnatNamespace());
+    assertEquals("masq", other.egressSnatName());
+    assertNull(OperatorOptions.parse(List.of("--egress-snat-configmap="), env).egressSnatName(), "empty: not checked");
   }
 
   @Test
@@ -54,7 +61,8 @@ class OperatorOptionsTest {
         List.of("--leader-election=yes"),
         List.of("--http-port=70000"),
         List.of("--no-such-flag=1"),
-        List.of("--proxy-name"))) {
+        List.of("--proxy-name"),
+        List.of("--egress-snat-configmap=a/b/c"))) {
       var e = assertThrows(IllegalArgumentException.class, () -> OperatorOptions.parse(args, Map.of()), args.toString());
       String flag = args.get(0).substring(2).split("=")[0];
       assertTrue(e.getMessage().contains(flag), e.getMessage());

@@ -6,6 +6,9 @@ import dev.turnpike.dataplane.NodeContext;
 import dev.turnpike.dataplane.ServiceKey;
 import dev.turnpike.dataplane.SyncRequest;
 import dev.turnpike.dataplane.SyncResult;
+import dev.turnpike.dataplane.conntrack.ConntrackCleanupListener;
+import dev.turnpike.dataplane.conntrack.MicrometerConntrackMetrics;
+import dev.turnpike.dataplane.conntrack.StaleEntryReconciler;
 import dev.turnpike.dataplane.health.HealthServer;
 import dev.turnpike.dataplane.health.LocalEndpoints;
 import dev.turnpike.dataplane.health.ProxyHealth;
@@ -31,6 +34,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -43,7 +47,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One node's agent: watches its ForwardingTables and its Node, keeps the desired state, and hands
  * it to the backend through the bounded-frequency sync loop; serves health, health-check node
- * ports and metrics, and writes its DataplaneNode status.
+ * ports and metrics, and writes its DataplaneNode status. With a {@link NodeNat}, it also deletes
+ * stale conntrack entries after every successful sync and programs egress SNAT from its ConfigMap
+ * (docs/conntrack.md).
  */
 public final class Agent implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
@@ -62,11 +68,19 @@ public final class Agent implements AutoCloseable {
   private final ScheduledExecutorService statusExecutor;
   private final BoundedFrequencyRunner runner;
   private final List<AutoCloseable> closeables = new ArrayList<>();
+  private final Optional<EgressSnatWatch> egressSnat;
+  private final Optional<AutoCloseable> conntrackSocket; // a NetlinkConntrack: closed after the sync loop
   private volatile String nodeUid;
   private HealthServer healthServer;
   private MetricsServer metricsServer;
 
   public Agent(AgentConfig config, KubernetesClient client, Dataplane dataplane, Clock clock) throws IOException {
+    this(config, client, dataplane, NodeNat.NONE, clock);
+  }
+
+  /** With {@code nat}: conntrack cleanup after every successful sync, and the egress SNAT watch. */
+  public Agent(AgentConfig config, KubernetesClient client, Dataplane dataplane, NodeNat nat, Clock clock)
+      throws IOException {
     this.config = config;
     this.client = client;
     this.clock = clock;
@@ -83,7 +97,17 @@ public final class Agent implements AutoCloseable {
         client, config.nodeName(), () -> nodeUid, dataplane.mode(), clock, config.statusUpdateInterval(),
         STATUS_JITTER, new Random(), statusExecutor);
     this.events = new ServiceEvents(client, config.nodeName(), clock, statusExecutor);
-    SyncLoop loop = new SyncLoop(dataplane, tracker, clock, config.syncPeriod(), List.of(new Listener()));
+    List<SyncListener> listeners = new ArrayList<>(List.of(new Listener()));
+    nat.conntrack().ifPresent(ct -> listeners.add(new ConntrackCleanupListener(
+        new StaleEntryReconciler(ct, new MicrometerConntrackMetrics(metrics.registry()),
+            StaleEntryReconciler.Options.defaults().withFamilies(nat.families())),
+        this::requestSync)));
+    this.egressSnat = nat.egressSnat().filter(s -> config.egressSnatConfigMap() != null).map(s -> new EgressSnatWatch(
+        client, namespaceOf(config.egressSnatConfigMap(), client), config.egressSnatConfigMap().name(),
+        config.nodeName(), s, config.backend().clusterCidrs(), clock, config.syncPeriod(), metrics.registry()));
+    egressSnat.ifPresent(closeables::add);
+    this.conntrackSocket = nat.conntrack().filter(AutoCloseable.class::isInstance).map(AutoCloseable.class::cast);
+    SyncLoop loop = new SyncLoop(dataplane, tracker, clock, config.syncPeriod(), listeners);
     // Retry after a failure from the min sync period, doubling up to the sync period.
     Duration retryInitial = config.minSyncPeriod().isZero() ? Duration.ofMillis(100) : config.minSyncPeriod();
     this.runner = new BoundedFrequencyRunner(
@@ -131,7 +155,20 @@ public final class Agent implements AutoCloseable {
     tables.getStore().list().forEach(tableHandler::onAdd);
     runner.start();
     runner.run();
+    egressSnat.ifPresent(EgressSnatWatch::start);
     LOG.info("agent for node {} started: {} ForwardingTables", config.nodeName(), tables.getStore().list().size());
+  }
+
+  private static String namespaceOf(AgentConfig.ConfigMapRef ref, KubernetesClient client) {
+    if (ref.namespace() != null) {
+      return ref.namespace();
+    }
+    return client.getNamespace() != null ? client.getNamespace() : "default";
+  }
+
+  /** Work the conntrack cleanup left for later: another sync (and so another pass) soon. */
+  private void requestSync() {
+    runner.run();
   }
 
   private void queue() {
@@ -236,6 +273,13 @@ public final class Agent implements AutoCloseable {
       }
     }
     runner.close();
+    conntrackSocket.ifPresent(c -> {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.warn("closing the conntrack socket: {}", e.toString());
+      }
+    });
     serviceHealth.close();
     status.close();
     statusExecutor.shutdownNow();

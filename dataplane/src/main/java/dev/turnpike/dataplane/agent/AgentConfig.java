@@ -1,6 +1,7 @@
 package dev.turnpike.dataplane.agent;
 
 import dev.turnpike.api.v1alpha1.DataplaneMode;
+import dev.turnpike.egress.EgressSnatConfigMap;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +28,7 @@ import java.util.regex.Pattern;
  * @param statusUpdateInterval at most one DataplaneNode status write per interval (±10% jitter)
  * @param cleanup remove everything the backend ever programmed, then exit
  * @param backend options the backend factory hands to the kernel backend
+ * @param egressSnatConfigMap the egress SNAT ConfigMap to watch; null: not watched
  */
 public record AgentConfig(
     String nodeName,
@@ -38,7 +40,25 @@ public record AgentConfig(
     String healthCheckBindAddress,
     Duration statusUpdateInterval,
     boolean cleanup,
-    BackendOptions backend) {
+    BackendOptions backend,
+    ConfigMapRef egressSnatConfigMap) {
+
+  /** A ConfigMap; a null namespace is the client's (the pod's, in a cluster). */
+  public record ConfigMapRef(String namespace, String name) {
+    static ConfigMapRef parse(String s, String podNamespace) {
+      if (s.isEmpty()) {
+        return null;
+      }
+      int slash = s.indexOf('/');
+      String ns = slash < 0 ? (podNamespace == null || podNamespace.isBlank() ? null : podNamespace.trim())
+          : s.substring(0, slash);
+      String name = s.substring(slash + 1);
+      if (name.isEmpty() || name.contains("/") || (ns != null && ns.isEmpty())) {
+        throw new IllegalArgumentException("--egress-snat-configmap must be NAME or NAMESPACE/NAME, not " + s);
+      }
+      return new ConfigMapRef(ns, name);
+    }
+  }
 
   /**
    * Pass-through options for the kernel backend.
@@ -84,7 +104,9 @@ public record AgentConfig(
       new Flag("nodeport-addresses", "TURNPIKE_NODEPORT_ADDRESSES", "",
           "Comma-separated CIDRs (or 'primary') of node addresses that accept NodePorts; empty: all"),
       new Flag("localhost-nodeports", "TURNPIKE_LOCALHOST_NODEPORTS", "true",
-          "Accept NodePorts on 127.0.0.1 (IPv4, with the CVE-2020-8558 protection)"));
+          "Accept NodePorts on 127.0.0.1 (IPv4, with the CVE-2020-8558 protection)"),
+      new Flag("egress-snat-configmap", "TURNPIKE_EGRESS_SNAT_CONFIGMAP", EgressSnatConfigMap.NAME,
+          "[NAMESPACE/]NAME of the egress SNAT ConfigMap (namespace: $POD_NAMESPACE, else the client's); empty: not watched"));
 
   public static AgentConfig parse(String[] args, Map<String, String> env) {
     Map<String, Flag> byName = new LinkedHashMap<>();
@@ -146,7 +168,8 @@ public record AgentConfig(
         cleanup,
         new BackendOptions(
             list(v.get("cluster-cidr")), bool(v, "masquerade-all"), list(v.get("nodeport-addresses")),
-            bool(v, "localhost-nodeports")));
+            bool(v, "localhost-nodeports")),
+        ConfigMapRef.parse(v.get("egress-snat-configmap"), env.get("POD_NAMESPACE")));
   }
 
   static DataplaneMode mode(String s) {

@@ -2,6 +2,7 @@ package dev.turnpike.dataplane.agent;
 
 import dev.turnpike.dataplane.Dataplane;
 import dev.turnpike.dataplane.DataplaneException;
+import dev.turnpike.dataplane.iptables.IptablesException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.PrintStream;
@@ -30,7 +31,7 @@ public final class AgentMain {
         Thread.currentThread().interrupt();
       }
     }, "shutdown"));
-    int code = run(args, System.getenv(), new DefaultDataplaneFactory(),
+    int code = run(args, System.getenv(), new DefaultDataplaneFactory(), new DefaultNodeNatFactory(),
         () -> new KubernetesClientBuilder().build(), System.err, stop);
     closed.countDown();
     System.exit(code);
@@ -47,15 +48,29 @@ public final class AgentMain {
       Supplier<KubernetesClient> clients,
       PrintStream err,
       CountDownLatch stop) {
+    return run(args, env, factory, NodeNatFactory.NONE, clients, err, stop);
+  }
+
+  /** As above, with the node's conntrack and egress SNAT from {@code natFactory}. */
+  static int run(
+      String[] args,
+      Map<String, String> env,
+      DataplaneFactory factory,
+      NodeNatFactory natFactory,
+      Supplier<KubernetesClient> clients,
+      PrintStream err,
+      CountDownLatch stop) {
     if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
       err.print(AgentConfig.usage());
       return 0;
     }
     AgentConfig config;
     Dataplane dataplane;
+    NodeNat nat;
     try {
       config = AgentConfig.parse(args, env);
       dataplane = factory.create(config);
+      nat = natFactory.create(config);
     } catch (IllegalArgumentException | IllegalStateException e) {
       err.println("turnpike-dataplane: " + e.getMessage());
       return 2;
@@ -63,15 +78,18 @@ public final class AgentMain {
     if (config.cleanup()) {
       try {
         dataplane.cleanup();
+        if (nat.egressSnat().isPresent()) {
+          nat.egressSnat().get().cleanup();
+        }
         err.println("turnpike-dataplane: cleanup done (" + config.mode().name().toLowerCase(java.util.Locale.ROOT) + ")");
         return 0;
-      } catch (DataplaneException | RuntimeException e) {
+      } catch (DataplaneException | IptablesException | RuntimeException e) {
         err.println("turnpike-dataplane: cleanup failed: " + e.getMessage());
         return 1;
       }
     }
     try (KubernetesClient client = clients.get();
-        Agent agent = new Agent(config, client, dataplane, Clock.systemUTC())) {
+        Agent agent = new Agent(config, client, dataplane, nat, Clock.systemUTC())) {
       agent.start(INFORMER_SYNC_TIMEOUT);
       stop.await();
       return 0;

@@ -1,13 +1,11 @@
 package dev.turnpike.dataplane.status;
 
 import dev.turnpike.dataplane.ServiceKey;
-import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Clock;
-import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
@@ -46,26 +44,10 @@ public final class ServiceEvents {
   }
 
   private void emit(ServiceKey key, String message) {
-    String now = DateTimeFormatter.ISO_INSTANT.format(clock.instant());
     try {
-      client.v1().events().inNamespace(key.namespace()).resource(new EventBuilder()
-          .withNewMetadata()
-              .withGenerateName(key.name() + ".turnpike-")
-              .withNamespace(key.namespace())
-          .endMetadata()
-          .withNewInvolvedObject()
-              .withApiVersion("v1").withKind("Service").withNamespace(key.namespace()).withName(key.name())
-          .endInvolvedObject()
-          .withType("Warning")
-          .withReason(REASON)
-          .withMessage("node " + nodeName + ": " + message)
-          .withNewSource().withComponent("turnpike-dataplane").withHost(nodeName).endSource()
-          .withReportingComponent("turnpike-dataplane")
-          .withReportingInstance(nodeName.toLowerCase(Locale.ROOT))
-          .withFirstTimestamp(now)
-          .withLastTimestamp(now)
-          .withCount(1)
-          .build()).create();
+      WarningEvents.record(client, clock, nodeName, new ObjectReferenceBuilder()
+          .withApiVersion("v1").withKind("Service").withNamespace(key.namespace()).withName(key.name()).build(),
+          REASON, message);
     } catch (KubernetesClientException e) {
       LOG.warn("cannot record Event for {}: {}", key, e.getMessage());
     }

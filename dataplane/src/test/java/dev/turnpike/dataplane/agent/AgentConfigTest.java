@@ -27,6 +27,21 @@ class AgentConfigTest {
     assertEquals(Duration.ofSeconds(30), c.statusUpdateInterval());
     assertFalse(c.cleanup());
     assertEquals(new AgentConfig.BackendOptions(List.of(), false, List.of(), true), c.backend());
+    assertEquals(new AgentConfig.ConfigMapRef(null, "turnpike-egress-snat"), c.egressSnatConfigMap(),
+        "no namespace: the client's");
+  }
+
+  @Test
+  void egressSnatConfigMapNamespaceFromTheFlagOrThePod() {
+    Map<String, String> env = Map.of("NODE_NAME", "n1", "POD_NAMESPACE", "turnpike-system");
+    assertEquals(new AgentConfig.ConfigMapRef("turnpike-system", "turnpike-egress-snat"),
+        AgentConfig.parse(new String[0], env).egressSnatConfigMap());
+    assertEquals(new AgentConfig.ConfigMapRef("kube-system", "masq"),
+        AgentConfig.parse(new String[] {"--egress-snat-configmap=kube-system/masq"}, env).egressSnatConfigMap());
+    assertNull(AgentConfig.parse(new String[] {"--egress-snat-configmap="}, env).egressSnatConfigMap());
+    assertEquals("--egress-snat-configmap must be NAME or NAMESPACE/NAME, not a/b/c", assertThrows(
+        IllegalArgumentException.class, () -> AgentConfig.parse(new String[] {"--egress-snat-configmap=a/b/c"}, env))
+        .getMessage());
   }
 
   @Test

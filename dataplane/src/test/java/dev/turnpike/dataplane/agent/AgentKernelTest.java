@@ -12,6 +12,7 @@ import dev.turnpike.api.v1alpha1.ForwardingTable;
 import dev.turnpike.dataplane.Dataplane;
 import dev.turnpike.dataplane.iptables.ProcessExec;
 import dev.turnpike.dataplane.status.MockApi;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -19,10 +20,12 @@ import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -131,5 +134,50 @@ class AgentKernelTest {
     }, System.err, new CountDownLatch(1));
     assertEquals(0, code);
     assertFalse(saved().contains("TURNPIKE-"), saved());
+  }
+
+  @Test
+  void egressSnatSurvivesTheBackendsFullSyncsAndCleanupRemovesBoth() throws Exception {
+    DefaultDataplaneFactory factory = new DefaultDataplaneFactory(ProcessExec.inNetns(netns));
+    NodeNatFactory natFactory =
+        new DefaultNodeNatFactory(ProcessExec.inNetns(netns), Optional.of(Path.of("/var/run/netns", netns)));
+    AgentConfig config = AgentConfig.parse(new String[] {"--min-sync-period=100ms", "--sync-period=1s",
+        "--healthz-bind-address=", "--metrics-bind-address=", "--cluster-cidr=10.244.0.0/16",
+        "--egress-snat-configmap=default/turnpike-egress-snat"}, Map.of("NODE_NAME", NODE));
+    client.configMaps().inNamespace("default").resource(new ConfigMapBuilder().withNewMetadata()
+        .withNamespace("default").withName("turnpike-egress-snat").endMetadata()
+        .withData(Map.of("clusterCIDRs", "10.244.0.0/16")).build()).create();
+    ForwardingTable ft = new ForwardingTable();
+    ft.setMetadata(new ObjectMetaBuilder().withNamespace("shop").withName("web").build());
+    ft.setSpec(clusterIp("shop", "web", "10.96.0.10", backend("10.244.1.5", NODE)));
+    client.resource(ft).create();
+
+    NodeNat nat = natFactory.create(config);
+    assertTrue(nat.conntrack().isPresent(), "ctnetlink opened in the namespace");
+    agent = new Agent(config, client, factory.create(config), nat, Clock.systemUTC());
+    agent.start(WAIT);
+    await().atMost(WAIT).until(() -> saved().contains("-A TP-EGRESS -s 10.244.0.0/16 -j TP-EGRESS-POD")
+        && saved().contains("10.96.0.10/32"));
+    // The backend's full syncs (every second here) delete TURNPIKE- chains they did not write;
+    // the egress chains are outside that prefix and survive them.
+    var fullSyncs = agent.metrics().registry().find("turnpike.sync.full.proxy.rules.duration").timer();
+    await().atMost(WAIT).until(() -> fullSyncs.count() >= 3);
+    String rules = saved();
+    assertTrue(rules.contains("-A TP-EGRESS-POD -j MASQUERADE --random-fully"), rules);
+    assertEquals(1, rules.lines().filter(l -> l.contains("-j TP-EGRESS") && l.startsWith("-A POSTROUTING")).count(),
+        rules);
+
+    client.configMaps().inNamespace("default").withName("turnpike-egress-snat")
+        .edit(cm -> new ConfigMapBuilder(cm).addToData("snatAddresses", "*=192.0.2.20").build());
+    await().atMost(WAIT).until(() -> saved().contains("-A TP-EGRESS-POD -j SNAT --to-source 192.0.2.20 --random-fully"));
+    agent.close();
+    agent = null;
+
+    int code = AgentMain.run(new String[] {"--cleanup"}, Map.of(), c -> factory.create(config), natFactory, () -> {
+      throw new AssertionError("cleanup needs no API server");
+    }, System.err, new CountDownLatch(1));
+    assertEquals(0, code);
+    assertFalse(saved().contains("TURNPIKE-"), saved());
+    assertFalse(saved().contains("TP-EGRESS"), saved());
   }
 }

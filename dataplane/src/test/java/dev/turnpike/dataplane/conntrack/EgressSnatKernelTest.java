@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnpike.dataplane.conntrack.snat.EgressSnat;
-import dev.turnpike.dataplane.conntrack.snat.EgressSnatConfig;
 import dev.turnpike.dataplane.iptables.ExecIptables;
 import dev.turnpike.dataplane.iptables.ProcessExec;
+import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.net.IpFamily;
 import java.net.InetAddress;
 import java.util.List;

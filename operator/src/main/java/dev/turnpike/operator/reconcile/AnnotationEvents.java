@@ -1,22 +1,17 @@
 package dev.turnpike.operator.reconcile;
 
 import dev.turnpike.operator.compute.AnnotationProblem;
-import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
-import java.net.HttpURLConnection;
 import java.time.Clock;
-import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Warning Events (reason {@code InvalidAnnotation}) on Services with rejected annotations.
@@ -28,8 +23,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class AnnotationEvents {
   public static final String REASON = "InvalidAnnotation";
-  static final String COMPONENT = "turnpike-operator";
-  private static final Logger log = LoggerFactory.getLogger(AnnotationEvents.class);
 
   private final KubernetesClient client;
   private final Clock clock;
@@ -74,44 +67,13 @@ public final class AnnotationEvents {
 
   private void emit(Service service, String message) {
     var meta = service.getMetadata();
-    String name =
-        meta.getName()
-            + "."
-            + SpecDigest.shortHash(meta.getUid() + "/" + meta.getResourceVersion() + "/" + message);
-    String now = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
-    var event =
-        new EventBuilder()
-            .withNewMetadata()
-            .withName(name)
-            .withNamespace(meta.getNamespace())
-            .endMetadata()
-            .withNewInvolvedObject()
-            .withApiVersion("v1")
-            .withKind("Service")
-            .withName(meta.getName())
-            .withNamespace(meta.getNamespace())
-            .withUid(meta.getUid())
-            .withResourceVersion(meta.getResourceVersion())
-            .endInvolvedObject()
-            .withType("Warning")
-            .withReason(REASON)
-            .withMessage(message)
-            .withCount(1)
-            .withFirstTimestamp(now)
-            .withLastTimestamp(now)
-            .withNewSource()
-            .withComponent(COMPONENT)
-            .endSource()
-            .withReportingComponent("turnpike.dev/operator")
-            .withReportingInstance(instance)
-            .build();
-    try {
-      client.v1().events().inNamespace(meta.getNamespace()).resource(event).create();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
-        return; // recorded already, by us before a restart or by the previous leader
-      }
-      log.warn("could not record InvalidAnnotation event for {}: {}", ResourceID.fromResource(service), e.getMessage());
-    }
+    WarningEvent.record(client, clock, instance, new ObjectReferenceBuilder()
+        .withApiVersion("v1")
+        .withKind("Service")
+        .withName(meta.getName())
+        .withNamespace(meta.getNamespace())
+        .withUid(meta.getUid())
+        .withResourceVersion(meta.getResourceVersion())
+        .build(), REASON, message);
   }
 }

@@ -7,6 +7,7 @@ import dev.turnpike.dataplane.conntrack.ConntrackFilter;
 import dev.turnpike.dataplane.conntrack.CtNetlink;
 import dev.turnpike.dataplane.iptables.Iptables;
 import dev.turnpike.dataplane.iptables.IptablesException;
+import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.net.IpAddresses;
 import dev.turnpike.net.IpAddresses.Ip;
 import dev.turnpike.net.IpFamily;
@@ -27,22 +28,31 @@ public final class EgressSnat {
   private final Iptables iptables;
   private final Conntrack conntrack;
   private final List<IpFamily> families;
+  private final boolean ipvsConnections;
   private EgressSnatConfig current;
 
   public EgressSnat(Iptables iptables, Conntrack conntrack, List<IpFamily> families) {
+    this(iptables, conntrack, families, false);
+  }
+
+  /** @param ipvsConnections IPVS mode: IPVS connections are Service traffic too (see {@link EgressSnatRules#render}) */
+  public EgressSnat(Iptables iptables, Conntrack conntrack, List<IpFamily> families, boolean ipvsConnections) {
     this.iptables = iptables;
     this.conntrack = conntrack;
     this.families = List.copyOf(families);
+    this.ipvsConnections = ipvsConnections;
   }
 
   /**
    * Replaces the rules with {@code config}'s (atomically per family) and then deletes the
    * conntrack entries the change affects. The first call after a start knows no previous
-   * configuration and deletes only entries that contradict {@code config} itself.
+   * configuration and deletes only entries that contradict {@code config} itself. When the
+   * conntrack part fails the rules are already in place and the next apply (of the same config
+   * too) retries the deletion.
    */
   public synchronized Applied apply(EgressSnatConfig config) throws IptablesException, ConntrackException {
     for (IpFamily f : families) {
-      String payload = EgressSnatRules.render(config, f);
+      String payload = EgressSnatRules.render(config, f, ipvsConnections);
       if (!iptables.save(f, "nat").contains(EgressSnatRules.HOOK)) {
         payload = payload.replace("COMMIT\n",
             EgressSnatRules.HOOK.replaceFirst("^-A POSTROUTING", "-I POSTROUTING 1") + "\nCOMMIT\n");
@@ -50,7 +60,6 @@ public final class EgressSnat {
       iptables.restore(f, payload, true);
     }
     EgressSnatConfig previous = current;
-    current = config;
     if (config.equals(previous)) {
       return new Applied(families.size(), 0);
     }
@@ -59,6 +68,8 @@ public final class EgressSnat {
       int af = f == IpFamily.IPv4 ? CtNetlink.AF_INET : CtNetlink.AF_INET6;
       deleted += conntrack.delete(affected(conntrack.list(ConntrackFilter.family(af)), previous, config));
     }
+    // Only now: when the cleanup failed, applying the same config again retries it.
+    current = config;
     return new Applied(families.size(), deleted);
   }
 
@@ -75,7 +86,8 @@ public final class EgressSnat {
 
   /**
    * The entries whose translation {@code next} changes. Only original-direction flows from a
-   * cluster CIDR that were not DNATed (Service traffic) are candidates; then an entry is affected
+   * cluster CIDR that were not DNATed (Service traffic: IPS_DST_NAT, or a reply source other than
+   * the original destination, as IPVS leaves it) are candidates; then an entry is affected
    * when
    * <ul>
    *   <li>this node translated it (ctmark bit) and {@code next} would not (its destination became
@@ -90,7 +102,9 @@ public final class EgressSnat {
       EgressSnatConfig next) {
     List<ConntrackEntry> out = new ArrayList<>();
     for (ConntrackEntry e : entries) {
-      if (e.dnat()) {
+      // Service traffic: DNATed by iptables, or redirected by IPVS (which rewrites the reply
+      // tuple without setting IPS_DST_NAT), either way replies come from another address.
+      if (e.dnat() || !e.reply().src().equals(e.original().dst())) {
         continue;
       }
       Ip src = ip(e.original().src());

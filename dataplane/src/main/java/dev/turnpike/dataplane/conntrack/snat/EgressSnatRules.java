@@ -1,5 +1,6 @@
 package dev.turnpike.dataplane.conntrack.snat;
 
+import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.net.IpAddresses.Cidr;
 import dev.turnpike.net.IpFamily;
 
@@ -11,6 +12,7 @@ import dev.turnpike.net.IpFamily;
  *
  * <pre>
  * TP-EGRESS      -m conntrack --ctstate DNAT -j RETURN     Service traffic: the Service path masquerades it
+ *                -m ipvs --ipvs -j RETURN                   IPVS mode only: IPVS Service traffic
  *                -s CLUSTER_CIDR -j TP-EGRESS-POD           once per cluster CIDR
  * TP-EGRESS-POD  -d CLUSTER_CIDR -j RETURN                  pod to pod keeps the pod address
  *                -d NON_MASQ_CIDR -j RETURN
@@ -31,10 +33,22 @@ public final class EgressSnatRules {
   private EgressSnatRules() {}
 
   public static String render(EgressSnatConfig c, IpFamily family) {
+    return render(c, family, false);
+  }
+
+  /**
+   * @param ipvsConnections also leave packets of IPVS connections alone ({@code -m ipvs --ipvs}):
+   *     IPVS rewrites the conntrack reply tuple without setting IPS_DST_NAT, so {@code --ctstate
+   *     DNAT} does not see its Service traffic. Only in IPVS mode: the match needs xt_ipvs.
+   */
+  public static String render(EgressSnatConfig c, IpFamily family, boolean ipvsConnections) {
     StringBuilder b = new StringBuilder("*nat\n");
     b.append(':').append(CHAIN).append(" - [0:0]\n");
     b.append(':').append(POD_CHAIN).append(" - [0:0]\n");
     b.append("-A ").append(CHAIN).append(" -m conntrack --ctstate DNAT -j RETURN\n");
+    if (ipvsConnections) {
+      b.append("-A ").append(CHAIN).append(" -m ipvs --ipvs -j RETURN\n");
+    }
     for (Cidr cidr : c.clusterCidrs(family)) {
       b.append("-A ").append(CHAIN).append(" -s ").append(cidr.text()).append(" -j ").append(POD_CHAIN).append('\n');
     }

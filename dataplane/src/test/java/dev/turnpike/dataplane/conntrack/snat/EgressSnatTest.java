@@ -9,6 +9,7 @@ import dev.turnpike.dataplane.conntrack.ConntrackEntry;
 import dev.turnpike.dataplane.conntrack.FakeConntrack;
 import dev.turnpike.dataplane.conntrack.Tuple;
 import dev.turnpike.dataplane.testing.FakeIptables;
+import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.net.IpFamily;
 import java.net.InetAddress;
 import java.util.List;
@@ -146,5 +147,28 @@ class EgressSnatTest {
     assertEquals(List.of(via1), EgressSnat.affected(all, fixed1, BASE));
     // unchanged config: nothing
     assertEquals(List.of(), EgressSnat.affected(List.of(via1), fixed1, fixed1));
+  }
+
+  @Test
+  void ipvsModeLeavesIpvsConnectionsToTheServicePath() throws Exception {
+    String ipvs = EgressSnatRules.render(BASE, IpFamily.IPv4, true);
+    assertTrue(ipvs.contains("""
+        -A TP-EGRESS -m conntrack --ctstate DNAT -j RETURN
+        -A TP-EGRESS -m ipvs --ipvs -j RETURN
+        -A TP-EGRESS -s 10.244.0.0/16 -j TP-EGRESS-POD
+        """), ipvs);
+    assertFalse(EgressSnatRules.render(BASE, IpFamily.IPv4).contains("-m ipvs"), "xt_ipvs only in IPVS mode");
+    FakeIptables ipt = new FakeIptables();
+    new EgressSnat(ipt, new FakeConntrack(), List.of(IpFamily.IPv4), true).apply(BASE);
+    assertTrue(ipt.dump(IpFamily.IPv4).contains("-A TP-EGRESS -m ipvs --ipvs -j RETURN"), ipt.dump(IpFamily.IPv4));
+
+    // An IPVS connection: reply tuple rewritten to the real server, no IPS_DST_NAT, and the
+    // masquerade may have marked it. Never a candidate, whatever the change.
+    ConntrackEntry viaIpvs = new ConntrackEntry(new Tuple(ip("10.244.1.2"), ip("10.96.0.1"), 6, 1000, 443),
+        new Tuple(ip("203.0.113.9"), ip("192.0.2.10"), 6, 443, 1000),
+        ConntrackEntry.IPS_CONFIRMED | ConntrackEntry.IPS_SRC_NAT, BIT, 0, 100, OptionalLong.empty());
+    ConntrackEntry egress = natted("10.244.1.2", 1001, "203.0.113.9", "192.0.2.10");
+    EgressSnatConfig allPrivate = BASE.withNonMasquerade(List.of("0.0.0.0/0"));
+    assertEquals(List.of(egress), EgressSnat.affected(List.of(viaIpvs, egress), BASE, allPrivate));
   }
 }

@@ -1,16 +1,22 @@
-package dev.turnpike.dataplane.conntrack.snat;
+package dev.turnpike.egress;
 
 import java.util.ArrayList;
+import dev.turnpike.net.IpAddresses;
+import dev.turnpike.net.IpAddresses.Ip;
+import dev.turnpike.net.IpFamily;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * Reads {@link EgressSnatConfig} for one node from the data of the cluster-wide ConfigMap
  * {@value #NAME} (one object that the operator and every agent read; a change is applied by
- * calling {@link EgressSnat#apply} again). Keys, all optional except {@code clusterCIDRs}:
+ * calling the dataplane's {@code EgressSnat.apply} again). Keys, all optional except {@code clusterCIDRs}:
  *
  * <pre>
  * clusterCIDRs:        "10.244.0.0/16, fd00:244::/56"
@@ -70,12 +76,16 @@ public final class EgressSnatConfigMap {
     return parsed;
   }
 
+  /**
+   * This node's line of {@code snatAddresses}, else the {@code *} line. Every line is checked,
+   * not only the one used, so the ConfigMap is valid or invalid as a whole: the operator and every
+   * agent agree on it.
+   */
   private static List<String> snatFor(String text, String nodeName, List<String> errors) {
     if (text == null) {
       return List.of();
     }
-    List<String> mine = null;
-    List<String> star = List.of();
+    Map<String, List<String>> byNode = new HashMap<>();
     for (String line : text.split("\n")) {
       String l = line.trim();
       if (l.isEmpty() || l.startsWith("#")) {
@@ -88,13 +98,36 @@ public final class EgressSnatConfigMap {
       }
       String node = l.substring(0, eq).trim();
       List<String> addrs = list(l.substring(eq + 1));
-      if (node.equals(nodeName)) {
-        mine = addrs;
-      } else if (node.equals("*")) {
-        star = addrs;
+      if (byNode.put(node, addrs) != null) {
+        errors.add("snatAddresses: " + node + ": more than one line");
+      }
+      Set<IpFamily> families = new HashSet<>();
+      for (String a : addrs) {
+        Optional<Ip> ip = IpAddresses.parse(a);
+        if (ip.isEmpty() || a.contains("/")) {
+          errors.add("snatAddresses: " + node + ": \"" + a + "\" is not an IP address");
+        } else if (!families.add(ip.get().family())) {
+          errors.add("snatAddresses: " + node + ": more than one " + ip.get().family() + " address");
+        }
+      }
+      if (addrs.isEmpty()) {
+        errors.add("snatAddresses: " + node + ": no address");
       }
     }
-    return mine != null ? mine : star;
+    return byNode.getOrDefault(nodeName, byNode.getOrDefault("*", List.of()));
+  }
+
+  /**
+   * The problems of a ConfigMap's data, for every node at once (empty when valid); what the
+   * operator reports. Agents get the same verdict from {@link #parse}.
+   */
+  public static List<String> problems(Map<String, String> data) {
+    try {
+      parse(data, "*");
+      return List.of();
+    } catch (IllegalArgumentException e) {
+      return List.of(e.getMessage());
+    }
   }
 
   private static boolean bool(Map<String, String> data, String key, boolean dflt, List<String> errors) {

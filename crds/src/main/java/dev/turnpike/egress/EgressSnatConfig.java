@@ -1,4 +1,4 @@
-package dev.turnpike.dataplane.conntrack.snat;
+package dev.turnpike.egress;
 
 import dev.turnpike.net.IpAddresses;
 import dev.turnpike.net.IpAddresses.Cidr;

@@ -1,4 +1,4 @@
-package dev.turnpike.dataplane.conntrack.snat;
+package dev.turnpike.egress;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -47,5 +47,16 @@ class EgressSnatConfigMapTest {
     assertTrue(m.contains("snatAddresses: \"oops\" is not NODE=ADDRESS[,ADDRESS]"), m);
     assertTrue(m.contains("connmark: \"big\" is not a number"), m);
     assertTrue(m.contains("clusterCidrs: at least one pod CIDR is needed"), m);
+  }
+
+  @Test
+  void everySnatLineIsCheckedNotOnlyThisNodes() {
+    Map<String, String> data = Map.of("clusterCIDRs", "10.244.0.0/16",
+        "snatAddresses", "node-a=203.0.113.5\nnode-b=203.0.113.300\nnode-c=203.0.113.7,203.0.113.8\nnode-a=203.0.113.9");
+    String m = assertThrows(IllegalArgumentException.class, () -> EgressSnatConfigMap.parse(data, "node-a")).getMessage();
+    assertEquals("ConfigMap turnpike-egress-snat: snatAddresses: node-b: \"203.0.113.300\" is not an IP address; "
+        + "snatAddresses: node-c: more than one IPv4 address; snatAddresses: node-a: more than one line", m);
+    assertEquals(List.of(m), EgressSnatConfigMap.problems(data));
+    assertEquals(List.of(), EgressSnatConfigMap.problems(Map.of("clusterCIDRs", "10.244.0.0/16")));
   }
 }
