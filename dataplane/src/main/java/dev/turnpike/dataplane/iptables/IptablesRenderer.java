@@ -220,7 +220,8 @@ public final class IptablesRenderer {
     if (full) {
       nat.serviceText.ensureCapacity(lastServiceText + lastServiceText / 16); // no doubling past what is needed
     }
-    Map<IpAddresses.Ip, List<String>> natDispatch = new TreeMap<>(IptablesRenderer::compareIp);
+    // Hashed while collecting, sorted once: 10k TreeMap insertions cost more than one sort.
+    Map<IpAddresses.Ip, List<String>> natDispatch = new HashMap<>(state.tables().size() * 2);
     List<String> nodePortRules = new ArrayList<>();
     Map<ServiceKey, ServiceChains> services = new HashMap<>();
     Map<ServiceKey, String> errors = new TreeMap<>();
@@ -291,6 +292,7 @@ public final class IptablesRenderer {
 
     List<DispatchTree.Entry> entries = new ArrayList<>();
     natDispatch.forEach((ip, rules) -> entries.add(new DispatchTree.Entry(ip, rules)));
+    entries.sort((a, b) -> compareIp(a.ip(), b.ip()));
     Map<String, List<String>> tree = DispatchTree.build(ChainNames.SERVICES, family.name(), entries);
     Set<String> dispatchChains = new LinkedHashSet<>();
     tree.forEach(
