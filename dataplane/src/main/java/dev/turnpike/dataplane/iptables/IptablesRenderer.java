@@ -63,8 +63,6 @@ public final class IptablesRenderer {
   private Map<String, String> names = new HashMap<>();
   private Map<String, String> oldNames = new HashMap<>();
   private final Map<Integer, String[]> probabilityText = new HashMap<>();
-  /** Length of the last full render's Service chain text: the next one's buffer size. */
-  private int lastServiceText;
   private final Map<IpFamily, Map<ServiceKey, Planned>> planned = new java.util.EnumMap<>(IpFamily.class);
   private final Map<IpFamily, NodeContext> plannedNode = new java.util.EnumMap<>(IpFamily.class);
 
@@ -217,9 +215,7 @@ public final class IptablesRenderer {
     NodeContext node = state.node();
     Table filter = new Table("filter");
     Table nat = new Table("nat");
-    if (full) {
-      nat.serviceText.ensureCapacity(lastServiceText + lastServiceText / 16); // no doubling past what is needed
-    }
+
     // Hashed while collecting, sorted once: 10k TreeMap insertions cost more than one sort.
     Map<IpAddresses.Ip, List<String>> natDispatch = new HashMap<>(state.tables().size() * 2);
     List<String> nodePortRules = new ArrayList<>();
@@ -376,7 +372,7 @@ public final class IptablesRenderer {
       nat.omitUnchanged(previous.sharedChains().getOrDefault("nat", Map.of()));
     }
     if (full) {
-      lastServiceText = nat.serviceText.length();
+      oldNames = Map.of(); // only this render's lookups needed the previous names
     }
     List<CharSequence> parts = new ArrayList<>();
     filter.write(parts);
@@ -1005,6 +1001,12 @@ public final class IptablesRenderer {
     return null;
   }
 
+  /**
+   * Size of the pieces the Service chains' text is kept in: one 30 MiB builder at 10k Services
+   * would, while doubling, need half as much again as its content.
+   */
+  static final int TEXT_CHUNK = 1 << 20;
+
   /** One table's part of the payload: declarations, hooks, rules, deletions, in that order. */
   private static final class Table {
     final String name;
@@ -1017,7 +1019,7 @@ public final class IptablesRenderer {
     /** filter NODEPORTS: Services with the same health check node port share its accept rule. */
     final Set<String> healthChecks = new HashSet<>();
     /** The Service chains' rules, already as payload lines (written before the shared chains'). */
-    final StringBuilder serviceText = new StringBuilder();
+    final List<CharSequence> serviceText = new ArrayList<>();
     long serviceRulesWritten;
     int rules;
     long fixedRules;
@@ -1042,8 +1044,13 @@ public final class IptablesRenderer {
     }
 
     void appendServiceRules(String chain, List<String> list) {
+      StringBuilder sb = serviceText.isEmpty() ? null : (StringBuilder) serviceText.get(serviceText.size() - 1);
+      if (sb == null || sb.length() > TEXT_CHUNK) {
+        sb = new StringBuilder(TEXT_CHUNK + 4096);
+        serviceText.add(sb);
+      }
       for (String r : list) {
-        serviceText.append("-A ").append(chain).append(' ').append(r).append('\n');
+        sb.append("-A ").append(chain).append(' ').append(r).append('\n');
       }
       rules += list.size();
       serviceRulesWritten += list.size();
@@ -1109,9 +1116,7 @@ public final class IptablesRenderer {
         sb.append(h).append('\n');
       }
       parts.add(sb);
-      if (!serviceText.isEmpty()) {
-        parts.add(serviceText);
-      }
+      parts.addAll(serviceText);
       StringBuilder tail = new StringBuilder((int) Math.min(Integer.MAX_VALUE / 2, (rules - serviceRulesWritten) * 100L + 64));
       parts.add(tail);
       chainRules.forEach(

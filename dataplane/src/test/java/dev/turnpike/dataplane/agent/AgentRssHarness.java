@@ -84,61 +84,75 @@ public final class AgentRssHarness {
       System.out.printf("loaded %d ForwardingTables x %d endpoints in %.1f s%n", services, perService, (System.nanoTime() - t0) / 1e9);
       drain(server);
 
-      int metricsPort = 10249 + (int) (ProcessHandle.current().pid() % 1000);
-      List<String> cmd = new ArrayList<>(List.of("java"));
-      String opts = System.getenv().getOrDefault("AGENT_JAVA_OPTS", "");
-      if (!opts.isBlank()) {
-        cmd.addAll(List.of(opts.trim().split("\\s+")));
-      }
-      cmd.addAll(List.of("-jar", jar.toString(), "--healthz-bind-address=", "--metrics-bind-address=127.0.0.1:" + metricsPort,
-          "--cluster-cidr=10.64.0.0/10", "--min-sync-period=1s", "--sync-period=30s"));
-      ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
-      pb.environment().put("NODE_NAME", NODE);
-      pb.environment().put("KUBERNETES_MASTER", server.url("/"));
-      pb.environment().put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");
-      pb.environment().put("KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false");
-      pb.environment().put("KUBERNETES_TRUST_CERTIFICATES", "true");
-      System.out.println("agent: " + String.join(" ", cmd));
-      long start = System.nanoTime();
-      Process agent = pb.start();
-      try {
-        // The first full sync is done when the agent's status reports every table programmed.
-        while (programmed(kube) < services) {
-          if (!agent.isAlive()) {
-            throw new IllegalStateException("agent exited with " + agent.exitValue());
-          }
-          Thread.sleep(200);
-          drain(server);
-        }
-        System.out.printf("first full sync of %d tables done %.1f s after agent start%n", services, (System.nanoTime() - start) / 1e9);
-        Thread.sleep(2000);
-        report("after first full sync", agent);
-        for (int u = 1; u <= churn; u++) {
-          // One Service's endpoints move per update, ~20 updates/s: the agent syncs at most once a second.
-          kube.resource(table((u * 37) % services, perService, u)).update();
-          Thread.sleep(50);
-          if (u % 100 == 0) {
-            drain(server);
-          }
-        }
-        // Wait past a periodic full sync (30 s) so both kinds of sync ran on the churned state.
-        Thread.sleep(35_000);
-        report("after " + churn + " updates and a periodic full sync", agent);
-        if (Boolean.getBoolean("histogram")) {
-          // Where the heap goes: live objects only (the histogram forces a full GC).
-          Process h = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "GC.class_histogram").redirectErrorStream(true).start();
-          new String(h.getInputStream().readAllBytes()).lines().limit(40).forEach(System.out::println);
-          h.waitFor();
-          report("after the histogram's full GC", agent);
-        }
-      } finally {
-        agent.destroy();
-        if (!agent.waitFor(30, TimeUnit.SECONDS)) {
-          agent.destroyForcibly();
-        }
+      // Several agent JVM configurations, one after the other, against the same loaded server.
+      for (String opts : System.getenv().getOrDefault("AGENT_JAVA_OPTS", "").split("\\|")) {
+        runAgent(server, kube, jar, opts, services, perService, churn);
       }
     } finally {
       server.destroy();
+    }
+  }
+
+  static void runAgent(KubernetesMockServer server, KubernetesClient kube, Path jar, String opts, int services, int perService, int churn)
+      throws Exception {
+    kube.resources(DataplaneNode.class).withName(NODE).delete();
+    List<String> cmd = new ArrayList<>(List.of("java"));
+    if (!opts.isBlank()) {
+      cmd.addAll(List.of(opts.trim().split("\\s+")));
+    }
+    cmd.addAll(List.of("-jar", jar.toString(), "--healthz-bind-address=", "--metrics-bind-address=",
+        "--cluster-cidr=10.64.0.0/10", "--min-sync-period=1s", "--sync-period=30s"));
+    ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+    pb.environment().put("NODE_NAME", NODE);
+    pb.environment().put("KUBERNETES_MASTER", server.url("/"));
+    pb.environment().put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");
+    pb.environment().put("KUBERNETES_AUTH_TRYSERVICEACCOUNT", "false");
+    pb.environment().put("KUBERNETES_TRUST_CERTIFICATES", "true");
+    System.out.println("agent: " + String.join(" ", cmd));
+    long start = System.nanoTime();
+    Process agent = pb.start();
+    try {
+      // The first full sync is done when the agent's status reports every table programmed.
+      while (programmed(kube) < services) {
+        if (!agent.isAlive()) {
+          System.out.println("agent exited with " + agent.exitValue() + " before its first full sync");
+          return;
+        }
+        Thread.sleep(200);
+        drain(server);
+      }
+      System.out.printf("first full sync of %d tables done %.1f s after agent start%n", services, (System.nanoTime() - start) / 1e9);
+      Thread.sleep(2000);
+      report("after first full sync", agent);
+      for (int u = 1; u <= churn; u++) {
+        // One Service's endpoints move per update, ~20 updates/s: the agent syncs at most once a second.
+        kube.resource(table((u * 37) % services, perService, u)).update();
+        Thread.sleep(50);
+        if (u % 100 == 0) {
+          drain(server);
+        }
+      }
+      // Wait past a periodic full sync (30 s) so both kinds of sync ran on the churned state.
+      Thread.sleep(35_000);
+      if (!agent.isAlive()) {
+        System.out.println("agent exited with " + agent.exitValue() + " during churn");
+        return;
+      }
+      report("after " + churn + " updates and a periodic full sync", agent);
+      if (Boolean.getBoolean("histogram")) {
+        // Where the heap goes: live objects only (the histogram forces a full GC).
+        Process h = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "GC.class_histogram").redirectErrorStream(true).start();
+        new String(h.getInputStream().readAllBytes()).lines().limit(30).forEach(System.out::println);
+        h.waitFor();
+        report("after the histogram's full GC", agent);
+      }
+    } finally {
+      agent.destroy();
+      if (!agent.waitFor(30, TimeUnit.SECONDS)) {
+        agent.destroyForcibly();
+      }
+      // The next configuration starts from empty tables, as this one did.
+      new ProcessBuilder("java", "-jar", jar.toString(), "--cleanup").inheritIO().start().waitFor();
     }
   }
 
