@@ -2,7 +2,6 @@ package dev.turnpike.dataplane.iptables;
 
 import dev.turnpike.net.IpAddresses;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,15 +57,16 @@ public final class DispatchTree {
     int split = Math.min(common + STRIDE, bits);
     int start = 0;
     while (start < entries.size()) {
-      byte[] net = mask(entries.get(start).ip().bytes(), split);
+      byte[] head = entries.get(start).ip().bytes();
       int end = start + 1;
-      while (end < entries.size() && Arrays.equals(net, mask(entries.get(end).ip().bytes(), split))) {
+      // Same group: shares the first split bits (no masked copy per comparison).
+      while (end < entries.size() && commonPrefix(head, entries.get(end).ip().bytes()) >= split) {
         end++;
       }
       if (end - start == 1) {
         inline(out, entries.get(start));
       } else {
-        String cidr = cidrText(net, split);
+        String cidr = cidrText(mask(head, split), split);
         String child = ChainNames.of(ChainNames.Kind.DST, family + " " + cidr);
         out.add("-d " + cidr + " -j " + child);
         node(child, entries.subList(start, end));

@@ -82,11 +82,23 @@ public final class ExecIptables implements Iptables {
 
   @Override
   public void restore(IpFamily family, String payload, boolean noflush) throws IptablesException {
+    restore(family, List.of(payload), noflush);
+  }
+
+  @Override
+  public void restore(IpFamily family, List<? extends CharSequence> parts, boolean noflush) throws IptablesException {
     List<String> argv = new ArrayList<>(List.of(binary(family, "-restore"), "-w", String.valueOf(LOCK_WAIT_SECONDS)));
     if (noflush) {
       argv.add("--noflush");
     }
-    run(argv, payload);
+    try {
+      Exec.Result r = exec.run(argv, parts);
+      if (!r.ok()) {
+        throw new IptablesException(argv.get(0) + " exited " + r.exitCode() + ": " + r.stderr().strip());
+      }
+    } catch (IOException e) {
+      throw new IptablesException(argv.get(0) + " could not run: " + e.getMessage(), e);
+    }
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.turnpike.dataplane.iptables;
 
 import dev.turnpike.net.IpFamily;
+import java.util.List;
 
 /**
  * The iptables operations the backend needs: atomic restores and saves, per IP family (IPv4 is
@@ -22,6 +23,11 @@ public interface Iptables {
    * @throws IptablesException when the restore fails; then nothing was changed
    */
   void restore(IpFamily family, String payload, boolean noflush) throws IptablesException;
+
+  /** {@link #restore(IpFamily, String, boolean)} of the parts' concatenation. */
+  default void restore(IpFamily family, List<? extends CharSequence> parts, boolean noflush) throws IptablesException {
+    restore(family, String.join("", parts), noflush);
+  }
 
   /** {@code iptables-save -t TABLE} (or ip6tables-save). */
   String save(IpFamily family, String table) throws IptablesException;

@@ -31,7 +31,11 @@ public final class IptablesDataplane implements Dataplane {
   private final Exec exec;
   private final IptablesRenderer renderer;
   private final List<IpFamily> families;
+  /** Payloads longer than this are not kept for {@link #lastPayloads()} (10k Services: ~20 MiB). */
+  static final long KEPT_PAYLOAD_CHARS = 1 << 20;
+
   private final Map<IpFamily, IptablesRenderer.Rendered> applied = new EnumMap<>(IpFamily.class);
+  private final Map<IpFamily, String> lastPayloads = new EnumMap<>(IpFamily.class);
   private boolean needFull = true;
   private boolean routeLocalnetSet;
 
@@ -78,8 +82,9 @@ public final class IptablesDataplane implements Dataplane {
         IptablesRenderer.Rendered r =
             renderer.render(request.state(), family, previous == null ? null : request.changed(), previous, existing);
         ensureRouteLocalnet(family);
-        iptables.restore(family, r.payload(), true);
-        applied.put(family, r);
+        iptables.restore(family, r.parts(), true);
+        applied.put(family, r.withoutPayload());
+        lastPayloads.put(family, r.payloadLength() <= KEPT_PAYLOAD_CHARS ? r.payload() : null);
       } catch (IptablesException | RuntimeException e) {
         needFull = true;
         applied.remove(family); // the kernel may differ from any render now: read it back next time
@@ -101,10 +106,14 @@ public final class IptablesDataplane implements Dataplane {
     return new SyncResult(programmed.size(), rules, counts, errors, noLocal);
   }
 
-  /** The payloads of the last successful sync, by family (for tests and diagnostics). */
+  /** The payloads of the last successful sync up to 1 Mi characters, by family (for tests and diagnostics). */
   public Map<IpFamily, String> lastPayloads() {
     Map<IpFamily, String> out = new EnumMap<>(IpFamily.class);
-    applied.forEach((f, r) -> out.put(f, r.payload()));
+    lastPayloads.forEach((f, p) -> {
+      if (p != null && applied.containsKey(f)) {
+        out.put(f, p);
+      }
+    });
     return out;
   }
 

@@ -59,7 +59,7 @@ public final class IptablesRenderer {
   private final List<IpAddresses.Cidr> clusterCidrs;
   // Per-render state; a renderer serves one sync loop and is not thread-safe.
   private boolean largeCluster;
-  /** Chain names by kind+input, this render's and the previous one's: hashing 100k names costs. */
+  /** Chain names by kind+input, since the last full render and before it: hashing 100k names costs. */
   private Map<String, String> names = new HashMap<>();
   private Map<String, String> oldNames = new HashMap<>();
   private final Map<Integer, String[]> probabilityText = new HashMap<>();
@@ -105,11 +105,20 @@ public final class IptablesRenderer {
           (table, text) -> {
             Set<String> own = new TreeSet<>();
             List<String> rules = new ArrayList<>();
-            for (RestoreText.Block b : RestoreText.parse(text)) {
+            // Only declarations and the rules of other chains matter: at 10k Services the saved
+            // table has 300k rules of our own, too many to tokenize for nothing.
+            StringBuilder foreign = new StringBuilder("*").append(table).append('\n');
+            text.lines().forEach(line -> {
+              if (line.startsWith(":" + ChainNames.PREFIX)) {
+                int end = line.indexOf(' ');
+                own.add(line.substring(1, end < 0 ? line.length() : end));
+              } else if (line.startsWith("-A ") && !line.startsWith("-A " + ChainNames.PREFIX) && line.contains(ChainNames.PREFIX)) {
+                foreign.append(line).append('\n');
+              }
+            });
+            for (RestoreText.Block b : RestoreText.parse(foreign.append("COMMIT\n").toString())) {
               for (RestoreText.Op op : b.ops()) {
-                if (op instanceof RestoreText.Declare d && d.chain().startsWith(ChainNames.PREFIX)) {
-                  own.add(d.chain());
-                } else if (op instanceof RestoreText.AddRule a && !a.chain().startsWith(ChainNames.PREFIX)) {
+                if (op instanceof RestoreText.AddRule a) {
                   String target = targetOf(a.args());
                   if (target != null && target.startsWith(ChainNames.PREFIX)) {
                     hooks.add(table + "/" + a.chain() + ">" + target);
@@ -141,9 +150,13 @@ public final class IptablesRenderer {
   /**
    * One family's render.
    *
-   * @param payload the iptables-restore input
+   * @param parts the iptables-restore input, in parts to be written one after the other (empty
+   *     once applied: the backend does not keep tens of MiB for nothing)
    * @param services per-Service chains now in place (changed ones rewritten, others carried over)
    * @param dispatchChains the nat dispatch-tree chains now in place
+   * @param sharedChains table → chain → rules of every chain not owned by one Service (fixed,
+   *     dispatch, NodePorts, filter), as now in place: the next partial render writes only those
+   *     that differ
    * @param ruleCounts rules per table after the restore, including carried-over Service chains
    * @param serviceErrors Services refused (nothing programmed for them)
    * @param noLocalEndpoints "internal"/"external" → Services with endpoints but none local
@@ -151,15 +164,31 @@ public final class IptablesRenderer {
    * @param rulesWritten rules in this payload (the partial-sync cost)
    */
   public record Rendered(
-      String payload,
+      List<CharSequence> parts,
       Map<ServiceKey, ServiceChains> services,
       Set<String> dispatchChains,
+      Map<String, Map<String, List<String>>> sharedChains,
       Map<String, Long> ruleCounts,
       Map<ServiceKey, String> serviceErrors,
       Map<String, Integer> noLocalEndpoints,
       int servicesProgrammed,
       long rulesWritten,
-      boolean largeCluster) {}
+      boolean largeCluster) {
+    /** The whole payload as one string (tests, diagnostics). */
+    public String payload() {
+      return String.join("", parts);
+    }
+
+    public long payloadLength() {
+      return parts.stream().mapToLong(CharSequence::length).sum();
+    }
+
+    /** This render without its payload, kept as the reference for the next one. */
+    public Rendered withoutPayload() {
+      return new Rendered(List.of(), services, dispatchChains, sharedChains, ruleCounts, serviceErrors, noLocalEndpoints,
+          servicesProgrammed, rulesWritten, largeCluster);
+    }
+  }
 
   /**
    * Renders a payload.
@@ -177,12 +206,18 @@ public final class IptablesRenderer {
     largeCluster = endpoints > LARGE_CLUSTER_ENDPOINTS;
     // Unchanged Services keep their text from the previous render; a mode change rewrites all.
     boolean full = changed == null || previous == null || previous.largeCluster() != largeCluster;
-    oldNames = names;
-    names = new HashMap<>(oldNames.size() * 2);
+    if (full) {
+      // A full render asks for every name: what it does not ask for is gone. A partial render
+      // only adds names (those of changed Services) until the next full one.
+      oldNames = names;
+      names = new HashMap<>(oldNames.size() * 2);
+    }
     NodeContext node = state.node();
     Table filter = new Table("filter");
     Table nat = new Table("nat");
-    Map<IpAddresses.Ip, List<String>> natDispatch = new TreeMap<>(IptablesRenderer::compareIp);
+
+    // Hashed while collecting, sorted once: 10k TreeMap insertions cost more than one sort.
+    Map<IpAddresses.Ip, List<String>> natDispatch = new HashMap<>(state.tables().size() * 2);
     List<String> nodePortRules = new ArrayList<>();
     Map<ServiceKey, ServiceChains> services = new HashMap<>();
     Map<ServiceKey, String> errors = new TreeMap<>();
@@ -214,8 +249,13 @@ public final class IptablesRenderer {
       if (!plans.isEmpty()) {
         programmed++;
       }
+      planned.shared().addTo(natDispatch, nodePortRules, filter, noLocal);
+      ServiceChains prev = rewrite ? null : previous.services().get(key);
+      if (prev != null) {
+        services.put(key, prev);
+        continue;
+      }
       for (PortPlan p : plans) {
-        dispatch(p, node, natDispatch, nodePortRules, filter, noLocal);
         if (rewrite) {
           serviceChains(p, out);
         } else {
@@ -223,11 +263,9 @@ public final class IptablesRenderer {
         }
       }
       if (rewrite) {
-        services.put(key, new ServiceChains(out.chains, out.rules));
-      } else {
-        ServiceChains prev = previous.services().get(key);
-        services.put(key, prev != null ? prev : new ServiceChains(out.chains, 0));
+        out.finish();
       }
+      services.put(key, new ServiceChains(out.chains, rewrite ? out.rules : 0));
     }
 
     // Fixed nat chains.
@@ -247,6 +285,7 @@ public final class IptablesRenderer {
 
     List<DispatchTree.Entry> entries = new ArrayList<>();
     natDispatch.forEach((ip, rules) -> entries.add(new DispatchTree.Entry(ip, rules)));
+    entries.sort((a, b) -> compareIp(a.ip(), b.ip()));
     Map<String, List<String>> tree = DispatchTree.build(ChainNames.SERVICES, family.name(), entries);
     Set<String> dispatchChains = new LinkedHashSet<>();
     tree.forEach(
@@ -274,14 +313,32 @@ public final class IptablesRenderer {
     }
 
     // Chains that existed and are gone now: flush and delete them.
-    Set<String> liveNat = new HashSet<>(nat.declared);
-    services.values().forEach(s -> liveNat.addAll(s.chains()));
+    // A partial render rewrote only the changed Services, so only their old chains can be stale.
     Set<String> staleNat = new TreeSet<>(existing.chains().getOrDefault("nat", Set.of()));
     if (previous != null) {
       staleNat.addAll(previous.dispatchChains());
-      previous.services().values().forEach(s -> staleNat.addAll(s.chains()));
+      if (full) {
+        previous.services().values().forEach(s -> staleNat.addAll(s.chains()));
+      } else {
+        for (ServiceKey k : changed) {
+          ServiceChains old = previous.services().get(k);
+          if (old != null) {
+            staleNat.addAll(old.chains());
+          }
+        }
+      }
     }
-    staleNat.removeAll(liveNat);
+    staleNat.removeAll(nat.declared);
+    if (full) {
+      services.values().forEach(s -> staleNat.removeAll(s.chains()));
+    } else {
+      for (ServiceKey k : changed) {
+        ServiceChains now = services.get(k);
+        if (now != null) {
+          staleNat.removeAll(now.chains());
+        }
+      }
+    }
     staleNat.forEach(nat::delete);
     Set<String> staleFilter = new TreeSet<>(existing.chains().getOrDefault("filter", Set.of()));
     staleFilter.removeAll(filter.declared);
@@ -302,11 +359,22 @@ public final class IptablesRenderer {
     long serviceRules = services.values().stream().mapToLong(ServiceChains::rules).sum();
     counts.put("filter", (long) filter.rules);
     counts.put("nat", nat.fixedRules + serviceRules);
-    StringBuilder payload = new StringBuilder(filter.size() + nat.size() + 64);
-    filter.write(payload);
-    nat.write(payload);
+    Map<String, Map<String, List<String>>> shared = Map.of("filter", filter.shared(), "nat", nat.shared());
+    if (!full) {
+      // Shared chains (dispatch tree, NodePorts, filter) the kernel already holds as they are now
+      // stay out of the payload: a partial restore is then proportional to the change.
+      filter.omitUnchanged(previous.sharedChains().getOrDefault("filter", Map.of()));
+      nat.omitUnchanged(previous.sharedChains().getOrDefault("nat", Map.of()));
+    }
+    if (full) {
+      oldNames = Map.of(); // only this render's lookups needed the previous names
+    }
+    List<CharSequence> parts = new ArrayList<>();
+    filter.write(parts);
+    nat.write(parts);
     return new Rendered(
-        payload.toString(), services, dispatchChains, counts, errors, noLocal, programmed, filter.rules + nat.rules, largeCluster);
+        parts, services, dispatchChains, shared, counts, errors, noLocal, programmed,
+        filter.written() + nat.written(), largeCluster);
   }
 
   /** Everything about one frontend in one family that decides which chains exist and where they are jumped from. */
@@ -417,7 +485,7 @@ public final class IptablesRenderer {
   }
 
   /** One Service's plans in one family, with the spec they were made from. */
-  private record Planned(ForwardingTableSpec spec, List<PortPlan> plans, String error) {}
+  private record Planned(ForwardingTableSpec spec, List<PortPlan> plans, String error, Contribution shared) {}
 
   private Planned plan(ServiceKey key, ForwardingTableSpec spec, IpFamily family, NodeContext node) {
     String error = null;
@@ -432,7 +500,11 @@ public final class IptablesRenderer {
       }
       plans.add(p);
     }
-    return new Planned(spec, List.copyOf(plans), error);
+    Contribution shared = new Contribution();
+    if (error == null) {
+      plans.forEach(p -> dispatch(p, shared));
+    }
+    return new Planned(spec, List.copyOf(plans), error, shared);
   }
 
   private PortPlan plan(ServiceKey key, ForwardingTableSpec spec, Frontend f, IpFamily family, NodeContext node) {
@@ -558,70 +630,112 @@ public final class IptablesRenderer {
   }
 
   /** The jumps into a Service port (always written) and its filter verdicts. */
-  private void dispatch(
-      PortPlan p, NodeContext node, Map<IpAddresses.Ip, List<String>> nat, List<String> nodePorts, Table filter,
-      Map<String, Integer> noLocal) {
+  private void dispatch(PortPlan p, Contribution out) {
     String port = String.valueOf(p.frontend.port());
     String match = p.protoMatch + " --dport " + port;
     String internalTarget = p.hasEndpoints ? "DROP" : "REJECT";
     String externalTarget = internalTarget;
     String why = p.hasEndpoints ? " has no local endpoints" : " has no endpoints";
     if (p.hasEndpoints && !p.hasInternal) {
-      noLocal.merge("internal", 1, Integer::sum);
+      out.noLocalInternal++;
     }
     if (p.hasEndpoints && !p.hasExternal) {
-      noLocal.merge("external", 1, Integer::sum);
+      out.noLocalExternal++;
     }
     if (p.hasInternal) {
-      nat.computeIfAbsent(p.clusterIp, k -> new ArrayList<>())
-          .add(note(p.portName + " cluster IP") + match + " -j " + p.internalChain);
+      out.nat(p.clusterIp, note(p.portName + " cluster IP") + match + " -j " + p.internalChain);
     } else {
-      filter.add(ChainNames.SERVICES, "-d " + host(p.clusterIp) + " " + note(p.portName + why) + match + " -j " + internalTarget);
+      out.filter(ChainNames.SERVICES, "-d " + host(p.clusterIp) + " " + note(p.portName + why) + match + " -j " + internalTarget);
     }
     for (IpAddresses.Ip ip : p.externalIps) {
       if (p.hasEndpoints) {
-        nat.computeIfAbsent(ip, k -> new ArrayList<>()).add(note(p.portName + " external IP") + match + " -j " + p.ext);
+        out.nat(ip, note(p.portName + " external IP") + match + " -j " + p.ext);
       }
       if (!p.hasExternal) {
-        filter.add(ChainNames.EXTERNAL_SERVICES, "-d " + host(ip) + " " + note(p.portName + why) + match + " -j " + externalTarget);
+        out.filter(ChainNames.EXTERNAL_SERVICES, "-d " + host(ip) + " " + note(p.portName + why) + match + " -j " + externalTarget);
       }
     }
     for (IpAddresses.Ip ip : p.lbIps) {
       if (p.hasEndpoints) {
-        nat.computeIfAbsent(ip, k -> new ArrayList<>())
-            .add(note(p.portName + " loadbalancer IP") + match + " -j " + (p.usesFw ? p.fw : p.ext));
+        out.nat(ip, note(p.portName + " loadbalancer IP") + match + " -j " + (p.usesFw ? p.fw : p.ext));
       }
       if (p.usesFw) {
         // Traffic the FWL chain accepted was DNATed; what still has the LB IP as destination was not.
-        filter.add(ChainNames.PROXY_FIREWALL, "-d " + host(ip) + " " + note(p.portName + " traffic not accepted by " + p.fw) + match + " -j DROP");
+        out.filter(ChainNames.PROXY_FIREWALL, "-d " + host(ip) + " " + note(p.portName + " traffic not accepted by " + p.fw) + match + " -j DROP");
       }
       if (!p.hasExternal) {
-        filter.add(ChainNames.EXTERNAL_SERVICES, "-d " + host(ip) + " " + note(p.portName + why) + match + " -j " + externalTarget);
+        out.filter(ChainNames.EXTERNAL_SERVICES, "-d " + host(ip) + " " + note(p.portName + why) + match + " -j " + externalTarget);
       }
     }
     Integer np = p.frontend.nodePort();
     if (np != null && np > 0) {
       String npMatch = p.protoMatch + " --dport " + np;
       if (p.hasEndpoints) {
-        nodePorts.add(note(p.portName) + npMatch + " -j " + p.ext);
+        out.nodePorts.add(note(p.portName) + npMatch + " -j " + p.ext);
       }
       if (!p.hasExternal) {
-        filter.add(ChainNames.EXTERNAL_SERVICES, note(p.portName + why) + "-m addrtype --dst-type LOCAL " + npMatch + " -j " + externalTarget);
+        out.filter(ChainNames.EXTERNAL_SERVICES, note(p.portName + why) + "-m addrtype --dst-type LOCAL " + npMatch + " -j " + externalTarget);
       }
     }
     Integer hc = p.spec.healthCheckNodePort();
     if (hc != null && hc > 0 && p.spec.externalTrafficPolicy() == TrafficPolicy.Local) {
       String rule = note(p.portName + " health check node port") + "-p tcp -m tcp --dport " + hc + " -j ACCEPT";
-      if (!filter.chainRules(ChainNames.NODEPORTS).contains(rule)) {
-        filter.add(ChainNames.NODEPORTS, rule);
+      out.filter(ChainNames.NODEPORTS, rule); // deduplicated when assembled: Services may share the port
+    }
+  }
+
+  /**
+   * One Service's rules in the chains it shares with others (dispatch, NodePorts, filter), kept
+   * with its plan: a partial render reuses them for unchanged Services instead of rendering again.
+   */
+  private static final class Contribution {
+    final List<IpAddresses.Ip> natIps = new ArrayList<>();
+    final List<String> natRules = new ArrayList<>();
+    final List<String> nodePorts = new ArrayList<>();
+    final List<String> filterChains = new ArrayList<>();
+    final List<String> filterRules = new ArrayList<>();
+    int noLocalInternal;
+    int noLocalExternal;
+
+    void nat(IpAddresses.Ip ip, String rule) {
+      natIps.add(ip);
+      natRules.add(rule);
+    }
+
+    void filter(String chain, String rule) {
+      filterChains.add(chain);
+      filterRules.add(rule);
+    }
+
+    void addTo(Map<IpAddresses.Ip, List<String>> nat, List<String> nodePortRules, Table filter, Map<String, Integer> noLocal) {
+      for (int i = 0; i < natIps.size(); i++) {
+        nat.computeIfAbsent(natIps.get(i), k -> new ArrayList<>(2)).add(natRules.get(i));
+      }
+      nodePortRules.addAll(nodePorts);
+      for (int i = 0; i < filterChains.size(); i++) {
+        String chain = filterChains.get(i);
+        if (!chain.equals(ChainNames.NODEPORTS) || filter.healthChecks.add(filterRules.get(i))) {
+          filter.add(chain, filterRules.get(i));
+        }
+      }
+      if (noLocalInternal > 0) {
+        noLocal.merge("internal", noLocalInternal, Integer::sum);
+      }
+      if (noLocalExternal > 0) {
+        noLocal.merge("external", noLocalExternal, Integer::sum);
       }
     }
   }
 
-  /** Collects one Service's chains while it is rendered. */
+  /**
+   * Collects one Service's chains while it is rendered, then hands their rules to the table as
+   * text: at 10k Services, keeping 300k rule strings until the payload is written doubles the
+   * memory a full sync needs.
+   */
   private static final class ServiceOut {
     final Table nat;
     final Set<String> chains = new LinkedHashSet<>();
+    final Map<String, List<String>> rulesByChain = new LinkedHashMap<>();
     long rules;
 
     ServiceOut(Table nat) {
@@ -630,13 +744,18 @@ public final class IptablesRenderer {
 
     void declare(String chain) {
       if (chains.add(chain)) {
-        nat.declare(chain);
+        nat.declareService(chain);
+        rulesByChain.computeIfAbsent(chain, c -> new ArrayList<>());
       }
     }
 
     void add(String chain, String rule) {
-      nat.addServiceRule(chain, rule);
+      rulesByChain.computeIfAbsent(chain, c -> new ArrayList<>()).add(rule);
       rules++;
+    }
+
+    void finish() {
+      rulesByChain.forEach(nat::appendServiceRules);
     }
   }
 
@@ -905,6 +1024,12 @@ public final class IptablesRenderer {
     return null;
   }
 
+  /**
+   * Size of the pieces the Service chains' text is kept in: one 30 MiB builder at 10k Services
+   * would, while doubling, need half as much again as its content.
+   */
+  static final int TEXT_CHUNK = 1 << 20;
+
   /** One table's part of the payload: declarations, hooks, rules, deletions, in that order. */
   private static final class Table {
     final String name;
@@ -912,6 +1037,13 @@ public final class IptablesRenderer {
     final List<String> deleted = new ArrayList<>();
     final List<String> hooks = new ArrayList<>();
     final Map<String, List<String>> chainRules = new LinkedHashMap<>();
+    /** Chains owned by one Service (rewritten only when it changed). */
+    final Set<String> serviceChains = new HashSet<>();
+    /** filter NODEPORTS: Services with the same health check node port share its accept rule. */
+    final Set<String> healthChecks = new HashSet<>();
+    /** The Service chains' rules, already as payload lines (written before the shared chains'). */
+    final List<CharSequence> serviceText = new ArrayList<>();
+    long serviceRulesWritten;
     int rules;
     long fixedRules;
 
@@ -929,8 +1061,53 @@ public final class IptablesRenderer {
       chainRules.computeIfAbsent(chain, c -> new ArrayList<>());
     }
 
-    List<String> chainRules(String chain) {
-      return chainRules.getOrDefault(chain, List.of());
+    void declareService(String chain) {
+      declared.add(chain);
+      serviceChains.add(chain);
+    }
+
+    void appendServiceRules(String chain, List<String> list) {
+      StringBuilder sb = serviceText.isEmpty() ? null : (StringBuilder) serviceText.get(serviceText.size() - 1);
+      if (sb == null || sb.length() > TEXT_CHUNK) {
+        sb = new StringBuilder(TEXT_CHUNK + 4096);
+        serviceText.add(sb);
+      }
+      for (String r : list) {
+        sb.append("-A ").append(chain).append(' ').append(r).append('\n');
+      }
+      rules += list.size();
+      serviceRulesWritten += list.size();
+    }
+
+    /** The chains not owned by one Service, with their rules. */
+    Map<String, List<String>> shared() {
+      Map<String, List<String>> out = new HashMap<>();
+      chainRules.forEach((c, r) -> {
+        if (!serviceChains.contains(c)) {
+          out.put(c, r);
+        }
+      });
+      return out;
+    }
+
+    /** Leaves out of the payload the shared chains whose rules equal {@code before}'s. */
+    void omitUnchanged(Map<String, List<String>> before) {
+      before.forEach((c, r) -> {
+        List<String> now = chainRules.get(c);
+        if (now != null && !serviceChains.contains(c) && now.equals(r)) {
+          chainRules.remove(c);
+          declared.remove(c);
+        }
+      });
+    }
+
+    /** Rules this table's payload writes. */
+    long written() {
+      long n = serviceRulesWritten;
+      for (List<String> r : chainRules.values()) {
+        n += r.size();
+      }
+      return n;
     }
 
     void add(String chain, String rule) {
@@ -939,10 +1116,6 @@ public final class IptablesRenderer {
       fixedRules++;
     }
 
-    void addServiceRule(String chain, String rule) {
-      chainRules.computeIfAbsent(chain, c -> new ArrayList<>()).add(rule);
-      rules++;
-    }
 
     void delete(String chain) {
       deleted.add(chain);
@@ -952,11 +1125,9 @@ public final class IptablesRenderer {
       hooks.add("-I " + h.builtin() + " 1 " + h.rule());
     }
 
-    int size() {
-      return rules * 96 + declared.size() * 40;
-    }
-
-    void write(StringBuilder sb) {
+    /** Appends the payload: head (declarations, hooks), the Service chains' text, the shared chains. */
+    void write(List<CharSequence> parts) {
+      StringBuilder sb = new StringBuilder(declared.size() * 40 + hooks.size() * 100 + 64);
       sb.append('*').append(name).append('\n');
       for (String c : declared) {
         sb.append(':').append(c).append(" - [0:0]\n");
@@ -967,16 +1138,20 @@ public final class IptablesRenderer {
       for (String h : hooks) {
         sb.append(h).append('\n');
       }
+      parts.add(sb);
+      parts.addAll(serviceText);
+      StringBuilder tail = new StringBuilder((int) Math.min(Integer.MAX_VALUE / 2, (rules - serviceRulesWritten) * 100L + 64));
+      parts.add(tail);
       chainRules.forEach(
           (chain, list) -> {
             for (String r : list) {
-              sb.append("-A ").append(chain).append(' ').append(r).append('\n');
+              tail.append("-A ").append(chain).append(' ').append(r).append('\n');
             }
           });
       for (String c : deleted) {
-        sb.append("-X ").append(c).append('\n');
+        tail.append("-X ").append(c).append('\n');
       }
-      sb.append("COMMIT\n");
+      tail.append("COMMIT\n");
     }
   }
 }

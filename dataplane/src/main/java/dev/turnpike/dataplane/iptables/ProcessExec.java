@@ -3,7 +3,9 @@ package dev.turnpike.dataplane.iptables;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
+import java.io.BufferedWriter;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -35,6 +37,11 @@ public final class ProcessExec implements Exec {
 
   @Override
   public Result run(List<String> argv, String stdin) throws IOException {
+    return run(argv, stdin == null ? List.of() : List.of(stdin));
+  }
+
+  @Override
+  public Result run(List<String> argv, List<? extends CharSequence> stdin) throws IOException {
     List<String> full = new ArrayList<>();
     netns.ifPresent(ns -> full.addAll(List.of("ip", "netns", "exec", ns)));
     full.addAll(argv);
@@ -42,9 +49,12 @@ public final class ProcessExec implements Exec {
     // Drain both streams concurrently: a large iptables-save would otherwise block on a full pipe.
     CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()));
     CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
-    try (OutputStream in = p.getOutputStream()) {
-      if (stdin != null && !stdin.isEmpty()) {
-        in.write(stdin.getBytes(StandardCharsets.UTF_8));
+    try (Writer in = new BufferedWriter(new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8), 1 << 16)) {
+      for (CharSequence part : stdin) {
+        // In slices: Writer.append(whole) would first copy the whole part into a String.
+        for (int i = 0; i < part.length(); i += 1 << 15) {
+          in.append(part, i, Math.min(part.length(), i + (1 << 15)));
+        }
       }
     } catch (IOException e) {
       // The program may exit before reading all input (e.g. a parse error); its stderr says why.

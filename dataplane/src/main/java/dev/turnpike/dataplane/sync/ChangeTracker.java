@@ -65,6 +65,11 @@ public final class ChangeTracker {
   public synchronized boolean update(ServiceKey key, ForwardingTableSpec spec) {
     ForwardingTableSpec old = spec == null ? current.remove(key) : current.put(key, spec);
     if (Objects.equals(old, spec)) {
+      // An equal copy (a watch re-list delivers every object anew): hold only the newest, so the
+      // informer cache and the programmed state share one object rather than keeping two.
+      if (spec != null && synced.get(key) != null && synced.get(key).equals(spec)) {
+        synced.put(key, spec);
+      }
       return false;
     }
     touched.add(key);

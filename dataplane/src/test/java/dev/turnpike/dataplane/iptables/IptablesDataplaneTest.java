@@ -72,8 +72,18 @@ class IptablesDataplaneTest {
     String payload = dp.lastPayloads().get(V4);
     assertTrue(payload.contains("ns/web:p -> 10.244.1.2:8080"), payload);
     assertFalse(payload.contains("ns/lb:p loadbalancer IP\" -s"), "unchanged Service chains are not rewritten");
-    assertTrue(payload.contains("-A TURNPIKE-SERVICES "), "dispatch is always written in full");
+    assertTrue(payload.contains("10.96.0.120/32"), "the added Service's dispatch rule is written");
+    assertFalse(payload.contains("TURNPIKE-MARK-MASQ -j MARK"), "unchanged shared chains are not rewritten");
     assertTrue(payload.contains("-X TURNPIKE-SVC-"), "the removed Service's chains are deleted");
+    assertEquals(freshFullDump(services), fake.dump(V4));
+
+    // An endpoint change touches the Service's own chains only: no shared chain is written.
+    services.put("web", Specs.service("web", "10.96.0.10").backend("10.244.1.3", 8080, "node-a").build());
+    sync(services, false, "web");
+    payload = dp.lastPayloads().get(V4);
+    assertTrue(payload.contains("10.244.1.3:8080"), payload);
+    assertFalse(payload.contains("-A TURNPIKE-SERVICES") || payload.contains("-A TURNPIKE-DST-") || payload.contains("*filter\n:"),
+        "no dispatch or filter chain is rewritten:\n" + payload);
     assertEquals(freshFullDump(services), fake.dump(V4));
   }
 

@@ -103,21 +103,85 @@ public final class IptablesScaleBench {
     }
   }
 
+  /**
+   * Service counts for the sync figures: {@code -Dsizes=1000,10000} (the default). {@code
+   * -Dgrow=true} loads the table in steps of 1,000 Services; {@code -DfloorsOnly=true} stops after
+   * the restore floors.
+   */
+  static int[] sizes() {
+    return Arrays.stream(System.getProperty("sizes", "1000,10000").split(",")).mapToInt(Integer::parseInt).toArray();
+  }
+
+  /**
+   * What iptables-restore costs whatever the payload: a {@code --noflush} restore of a table
+   * header and COMMIT only, which changes nothing, against the loaded table (median of 5, ms).
+   */
+  static long floorMs(ExecIptables ipt, String payload) throws Exception {
+    long[] ms = new long[5];
+    for (int r = 0; r < ms.length; r++) {
+      long t0 = System.nanoTime();
+      ipt.restore(IpFamily.IPv4, payload, true);
+      ms[r] = (System.nanoTime() - t0) / 1_000_000;
+    }
+    return median(ms);
+  }
+
+  /** Changes nothing: iptables-legacy-restore then reads the table and does not write it back. */
+  static final String NO_OP = "*nat\nCOMMIT\n";
+  /** The smallest change (a chain created and deleted): the table is written back whole. */
+  static final String SMALLEST_CHANGE = "*nat\n:TURNPIKE-PROBE - [0:0]\n-X TURNPIKE-PROBE\nCOMMIT\n";
+
+  /**
+   * Loads n Services the way a growing cluster would: a full sync of the first 1,000, then
+   * partial syncs adding 1,000 at a time. iptables-nft-restore's cost grows with (commands ×
+   * chains named in one payload), so one 10k full restore takes hours there; this reaches the same
+   * kernel state in payloads of 1,000 Services.
+   */
+  static void grow(IptablesDataplane dp, Map<ServiceKey, ForwardingTableSpec> all, int n) throws Exception {
+    Map<ServiceKey, ForwardingTableSpec> t = new HashMap<>();
+    for (int from = 0; from < n; from += 1000) {
+      Set<ServiceKey> added = new java.util.HashSet<>();
+      for (int i = from; i < Math.min(n, from + 1000); i++) {
+        ServiceKey k = new ServiceKey("bench", "s" + i);
+        t.put(k, all.get(k));
+        added.add(k);
+      }
+      long t0 = System.nanoTime();
+      dp.sync(new SyncRequest(DesiredState.of(NODE, t), added, from == 0));
+      System.out.printf("  grow to %d Services: %d ms%n", t.size(), (System.nanoTime() - t0) / 1_000_000);
+    }
+  }
+
   static void syncFigures(Iptables.Mode mode) throws Exception {
-    for (int n : new int[] {1000, 10000}) {
+    for (int n : sizes()) {
       try (KernelLab lab = new KernelLab()) {
         lab.start();
         Exec exec = ProcessExec.inNetns(lab.node);
         ExecIptables ipt = new ExecIptables(exec, mode);
         IptablesDataplane dp = new IptablesDataplane(ipt, exec, IptablesConfig.defaults().withClusterCidrs(List.of("10.250.0.0/17")), List.of(IpFamily.IPv4));
         Map<ServiceKey, ForwardingTableSpec> t = services(n, 10, 0);
-        long first = timeSync(dp, t, Set.of(), true);
-        long[] full = new long[3];
-        for (int r = 0; r < 3; r++) {
-          full[r] = timeSync(dp, t, Set.of(), true);
+        boolean grown = Boolean.getBoolean("grow");
+        long first = -1;
+        long[] full = {-1};
+        if (grown) {
+          grow(dp, t, n);
+        } else {
+          first = timeSync(dp, t, Set.of(), true);
+          System.out.printf("sync %s n=%d x10: first full sync %d ms%n", ipt.mode(), n, first);
+          full = new long[3];
+          for (int r = 0; r < 3; r++) {
+            full[r] = timeSync(dp, t, Set.of(), true);
+          }
+        }
+        String floor = "no-op restore " + floorMs(ipt, NO_OP) + " ms, smallest change " + floorMs(ipt, SMALLEST_CHANGE) + " ms";
+        System.out.printf("sync %s n=%d x10: floor: %s%n", ipt.mode(), n, floor);
+        if (Boolean.getBoolean("floorsOnly")) {
+          continue; // nft at 10k: one endpoint change does not finish in 15 min (docs/iptables.md)
         }
         long[] endpointChange = new long[5];
         long[] addService = new long[5];
+        long[] changeChars = new long[5];
+        long[] addChars = new long[5];
         for (int r = 0; r < 5; r++) {
           ServiceKey k = new ServiceKey("bench", "s" + (r * 7));
           Specs s = Specs.service("s" + (r * 7), clusterIp(r * 7));
@@ -126,13 +190,15 @@ public final class IptablesScaleBench {
           }
           t.put(k, s.build());
           endpointChange[r] = timeSync(dp, t, Set.of(k), false);
+          changeChars[r] = dp.lastPayloads().get(IpFamily.IPv4).length();
           ServiceKey added = new ServiceKey("bench", "new" + r);
           t.put(added, Specs.service("new" + r, clusterIp(n + r)).backend(endpoint(r), 8080, "node-1").build());
           addService[r] = timeSync(dp, t, Set.of(added), false);
+          addChars[r] = dp.lastPayloads().get(IpFamily.IPv4).length();
         }
         SyncResult res = dp.sync(new SyncRequest(DesiredState.of(NODE, t), Set.of(), true));
-        System.out.printf("sync %s n=%d x10: first full %d ms, full median %d ms, endpoint change median %d ms, add service median %d ms, rules %s%n",
-            ipt.mode(), n, first, median(full), median(endpointChange), median(addService), res.entryCounts());
+        System.out.printf("sync %s n=%d x10: first full %d ms, full median %d ms, endpoint change median %d ms (%d chars), add service median %d ms (%d chars), floor: %s, rules %s%n",
+            ipt.mode(), n, first, median(full), median(endpointChange), median(changeChars), median(addService), median(addChars), floor, res.entryCounts());
       }
     }
   }
