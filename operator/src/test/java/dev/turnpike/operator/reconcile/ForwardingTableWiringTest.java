@@ -124,6 +124,7 @@ class ForwardingTableWiringTest {
     awaitTable("web", x -> x.getStatus() != null);
     await().pollDelay(Duration.ofMillis(300)).atMost(WAIT).until(() -> cluster.drain(MockCluster::tableWrite).isEmpty());
     double writes = op.count("turnpike.table.writes");
+    double reads = op.count("turnpike.table.reads");
 
     kube.services().inNamespace(NS).withName("web")
         .edit(s -> { s.getMetadata().getLabels().put("service.kubernetes.io/service-proxy-name", "other"); return s; });
@@ -156,6 +157,8 @@ class ForwardingTableWiringTest {
       return x;
     });
     awaitTable("web", x -> x.getSpec().clusterIPs().equals(List.of("10.96.0.10")) && x.getSpec().backends().size() == 2);
+    // The cache keeps no specs: the edit was seen through metadata.generation and read back once.
+    assertTrue(op.count("turnpike.table.reads") >= 1, "hand edit detected without reading the table");
   }
 
   @Test
@@ -168,6 +171,7 @@ class ForwardingTableWiringTest {
     await().pollDelay(Duration.ofMillis(500)).atMost(WAIT).until(() -> cluster.drain(MockCluster::tableWrite).isEmpty());
     double reconciles = op.count("operator.sdk.reconciliations.success");
     double writes = op.count("turnpike.table.writes");
+    double reads = op.count("turnpike.table.reads");
 
     // Changes that reach the reconciler but not the table: a Service label, a slice label.
     kube.services().inNamespace(NS).withName("web")
@@ -178,6 +182,7 @@ class ForwardingTableWiringTest {
 
     assertEquals(List.of(), cluster.drain(MockCluster::tableWrite).stream().map(r -> r.getMethod() + " " + r.getPath()).toList());
     assertEquals(writes, op.count("turnpike.table.writes"), 0.0);
+    assertEquals(reads, op.count("turnpike.table.reads"), 0.0, "a settled table is judged from the cache alone");
   }
 
   @Test
