@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Operator scale benchmark: N Services x E endpoints in the Fabric8 mock API server, the operator
-# jar in its own JVM. Usage: hack/operator-scale.sh [services=10000] [endpointsPerService=10] [samples=300]
+# jar in its own JVM. Usage: hack/operator-scale.sh [services=10000] [endpointsPerService=10] [samples=300] [rounds=1]
 # OPERATOR_JAVA_OPTS passes JVM flags to the operator process (e.g. "-Xmx256m"); OPERATOR_JAR runs
-# another build of the operator (e.g. a copy of an older jar, for a before/after comparison).
+# another build of the operator (e.g. a copy of an older jar, for a before/after comparison);
+# OPERATOR_HISTOGRAM=N prints the N largest classes of the operator's live heap at the end (jcmd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -ntp -q -pl crds,operator -am install -DskipTests

@@ -1,5 +1,6 @@
 package dev.turnpike.operator;
 
+import dev.turnpike.operator.cache.SlimServices;
 import dev.turnpike.operator.metrics.TableMetrics;
 import dev.turnpike.operator.reconcile.AnnotationEvents;
 import dev.turnpike.operator.reconcile.DisruptionMeter;
@@ -10,6 +11,7 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.javaoperatorsdk.operator.processing.event.source.informer.TransformingItemStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -88,7 +90,8 @@ public final class TurnpikeOperator {
                         false));
               }
             });
-    operator.register(reconciler);
+    // The Service cache keeps what the computation and JOSDK read (SlimServices).
+    operator.register(reconciler, o -> o.withItemStore(new TransformingItemStore<>(SlimServices::slim)));
   }
 
   /** Starts informers (blocking until their caches are synced) and, once leading, reconciling. */

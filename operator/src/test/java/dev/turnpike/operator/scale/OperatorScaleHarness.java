@@ -36,7 +36,8 @@ import java.util.concurrent.TimeUnit;
  * time to the last ForwardingTable, reconciles/s, EndpointSlice-update → table-update latency and
  * the operator's memory. Run by hack/operator-scale.sh.
  *
- * <p>Arguments: operator-jar [services=10000] [endpointsPerService=10] [latencySamples=300].
+ * <p>Arguments: operator-jar [services=10000] [endpointsPerService=10] [latencySamples=300]
+ * [latencyRounds=1]; each round is a separate p50/p99 on the same loaded operator, to show the spread.
  * Extra JVM options for the operator come from OPERATOR_JAVA_OPTS.
  */
 public final class OperatorScaleHarness {
@@ -45,6 +46,7 @@ public final class OperatorScaleHarness {
     int services = args.length > 1 ? Integer.parseInt(args[1]) : 10_000;
     int perService = args.length > 2 ? Integer.parseInt(args[2]) : 10;
     int samples = args.length > 3 ? Integer.parseInt(args[3]) : 300;
+    int rounds = args.length > 4 ? Integer.parseInt(args[4]) : 1;
     String ns = MockCluster.NAMESPACE;
 
     try (MockCluster cluster = new MockCluster(); KubernetesClient kube = cluster.newClient()) {
@@ -136,42 +138,60 @@ public final class OperatorScaleHarness {
         // operator's share: watch delivery, informer, reconcile, HTTP), the mock's handling of the
         // table PUT, and the table's watch event reaching the harness.
         Random random = new Random(42);
-        List<Double> latencies = new ArrayList<>();
-        List<Segments> segments = new ArrayList<>();
         Map<Integer, Integer> sizes = new java.util.HashMap<>();
         List<Timing> timings = Collections.synchronizedList(new ArrayList<>());
         cluster.timeRequests((method, path, from, to) -> timings.add(new Timing(method, path, from, to)));
-        for (int s = 0; s < samples; s++) {
-          int n = random.nextInt(services);
-          String name = "svc-" + n;
-          // Every update must change the table: grow by one endpoint each time a Service is picked.
-          int size = sizes.merge(n, perService + 1, (old, one) -> old + 1);
-          EndpointSlice next = slice(n, size);
-          next.getMetadata().setResourceVersion(
-              sliceInformer.getStore().getByKey(ns + "/" + name + "-a").getMetadata().getResourceVersion());
-          changedAt.remove(name);
-          changes.clear();
-          timings.clear();
-          long t0 = System.nanoTime();
-          kube.resource(next).update();
-          while (!changedAt.containsKey(name) || changedAt.get(name) < t0) {
-            if (changes.poll(30, TimeUnit.SECONDS) == null) {
-              throw new IllegalStateException("no table update for " + name);
+        for (int round = 1; round <= rounds; round++) {
+          double gcCount = metric(port, "jvm_gc_pause_seconds_count");
+          double gcSum = metric(port, "jvm_gc_pause_seconds_sum");
+          List<Double> latencies = new ArrayList<>();
+          List<Segments> segments = new ArrayList<>();
+          for (int s = 0; s < samples; s++) {
+            int n = random.nextInt(services);
+            String name = "svc-" + n;
+            // Every update must change the table: grow by one endpoint each time a Service is picked.
+            int size = sizes.merge(n, perService + 1, (old, one) -> old + 1);
+            EndpointSlice next = slice(n, size);
+            next.getMetadata().setResourceVersion(
+                sliceInformer.getStore().getByKey(ns + "/" + name + "-a").getMetadata().getResourceVersion());
+            changedAt.remove(name);
+            changes.clear();
+            timings.clear();
+            long t0 = System.nanoTime();
+            kube.resource(next).update();
+            while (!changedAt.containsKey(name) || changedAt.get(name) < t0) {
+              if (changes.poll(30, TimeUnit.SECONDS) == null) {
+                throw new IllegalStateException("no table update for " + name);
+              }
             }
+            long seen = changedAt.get(name);
+            latencies.add((seen - t0) / 1e6);
+            segments.add(Segments.of(name, t0, seen, List.copyOf(timings)));
+            Thread.sleep(20);
           }
-          long seen = changedAt.get(name);
-          latencies.add((seen - t0) / 1e6);
-          segments.add(Segments.of(name, t0, seen, List.copyOf(timings)));
-          Thread.sleep(20);
+          Collections.sort(latencies);
+          System.out.printf("round %d (load %s): slice update -> table update over %d updates: p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+              round, Files.readString(Path.of("/proc/loadavg")).trim(), samples, pct(latencies, 50), pct(latencies, 99),
+              latencies.get(latencies.size() - 1));
+          System.out.printf("  operator GC pauses during the round: %.0f, %.0f ms in total (largest pause in the last minutes %.0f ms)%n",
+              metric(port, "jvm_gc_pause_seconds_count") - gcCount, (metric(port, "jvm_gc_pause_seconds_sum") - gcSum) * 1000,
+              maxMetric(port, "jvm_gc_pause_seconds_max") * 1000);
+          Segments.report(segments);
         }
         cluster.timeRequests(null);
-        Collections.sort(latencies);
-        System.out.printf("slice update -> table update over %d updates: p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
-            samples, pct(latencies, 50), pct(latencies, 99), latencies.get(latencies.size() - 1));
-        Segments.report(segments);
         System.out.printf("operator after sync: heap used %.0f MiB, RSS %d MiB; at end: heap used %.0f MiB, RSS %d MiB%n",
             heapAfterSync / 1048576, rssAfterSync / 1024,
             metric(port, "jvm_memory_used_bytes{area=\"heap\"") / 1048576, rssKiB(operator.pid()) / 1024);
+        if (System.getenv("OPERATOR_HISTOGRAM") != null) {
+          // Live objects by class (forces a full GC, so only after the measurements).
+          Process jcmd = new ProcessBuilder("jcmd", String.valueOf(operator.pid()), "GC.class_histogram").redirectErrorStream(true).start();
+          String histogram = new String(jcmd.getInputStream().readAllBytes());
+          jcmd.waitFor();
+          histogram.lines().limit(Integer.parseInt(System.getenv("OPERATOR_HISTOGRAM")) + 3L).forEach(System.out::println);
+          histogram.lines().filter(l -> l.startsWith("Total")).forEach(System.out::println);
+          System.out.printf("operator after the histogram's full GC: heap used %.0f MiB, RSS %d MiB%n",
+              metric(port, "jvm_memory_used_bytes{area=\"heap\"") / 1048576, rssKiB(operator.pid()) / 1024);
+        }
       } finally {
         operator.destroy(); // SIGTERM: exercises the graceful shutdown path
         boolean exited = operator.waitFor(30, TimeUnit.SECONDS);
@@ -301,11 +321,20 @@ public final class OperatorScaleHarness {
 
   /** Sum of every sample of a Prometheus metric whose line starts with {@code prefix}. */
   static double metric(int port, String prefix) throws IOException, InterruptedException {
+    return samples(port, prefix).sum();
+  }
+
+  /** Largest sample of a Prometheus metric whose line starts with {@code prefix}. */
+  static double maxMetric(int port, String prefix) throws IOException, InterruptedException {
+    return samples(port, prefix).max().orElse(0);
+  }
+
+  static java.util.stream.DoubleStream samples(int port, String prefix) throws IOException, InterruptedException {
     String text = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
         HttpResponse.BodyHandlers.ofString()).body();
     return text.lines().filter(l -> l.startsWith(prefix))
-        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)));
   }
 
   static long rssKiB(long pid) throws IOException {

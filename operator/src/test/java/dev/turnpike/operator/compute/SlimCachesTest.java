@@ -11,9 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import dev.turnpike.operator.cache.SlimServices;
 import dev.turnpike.operator.cache.SlimSlices;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -22,8 +24,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The slice informer keeps slimmed slices: the computation must not be able to tell. */
-class SlimSlicesTest {
+/** The Service and slice informers keep slimmed objects: the computation must not be able to tell. */
+class SlimCachesTest {
   private final TableComputer computer = new TableComputer(DEFAULTS);
 
   /** Everything a real EndpointSlice controller writes, including what the computation ignores. */
@@ -67,6 +69,45 @@ class SlimSlicesTest {
       assertInstanceOf(ComputeResult.Table.class, fromFull);
       assertEquals(fromFull, computer.compute(svc, slim), algorithm);
     }
+  }
+
+  @Test
+  void sameTableFromSlimServices() {
+    List<EndpointSlice> slices = List.of(realistic("web-1", 1));
+    Service full = new ServiceBuilder(service("web", "10.96.0.10")
+            .editSpec().withPorts(Fixtures.port("http", "TCP", 80, 30080), Fixtures.port("dns", "UDP", 53, 30053)).endSpec().build())
+        .editMetadata()
+        .withResourceVersion("9")
+        .addToLabels("app", "web")
+        .addToAnnotations(ServiceAnnotations.LB_ALGORITHM, "maglev")
+        .addToAnnotations(ServiceAnnotations.MAGLEV_TABLE_SIZE, "nope")
+        .addToAnnotations("kubectl.kubernetes.io/last-applied-configuration", "{\"kind\":\"Service\"}")
+        .addNewManagedField().withManager("kubectl").withOperation("Apply").endManagedField()
+        .endMetadata()
+        .editSpec()
+        .withType("LoadBalancer")
+        .withExternalTrafficPolicy("Local")
+        .withHealthCheckNodePort(31000)
+        .withExternalIPs("192.0.2.7")
+        .withSessionAffinity("ClientIP")
+        .withNewSessionAffinityConfig().withNewClientIP().withTimeoutSeconds(600).endClientIP().endSessionAffinityConfig()
+        .withLoadBalancerSourceRanges("198.51.100.0/24")
+        .endSpec()
+        .withNewStatus().withNewLoadBalancer().withIngress(Fixtures.ingress("203.0.113.9", null)).endLoadBalancer().endStatus()
+        .build();
+    Service slim = SlimServices.slim(full);
+    ComputeResult fromFull = computer.compute(full, slices);
+    assertInstanceOf(ComputeResult.Table.class, fromFull);
+    assertEquals(1, ((ComputeResult.Table) fromFull).problems().size(), "the bad table size is reported from both");
+    assertEquals(fromFull, computer.compute(slim, slices));
+
+    assertNull(slim.getMetadata().getManagedFields());
+    assertEquals(Map.of(ServiceAnnotations.LB_ALGORITHM, "maglev", ServiceAnnotations.MAGLEV_TABLE_SIZE, "nope"),
+        slim.getMetadata().getAnnotations());
+    assertEquals(full.getMetadata().getLabels(), slim.getMetadata().getLabels());
+    assertEquals("9", slim.getMetadata().getResourceVersion());
+    assertEquals("uid-web", slim.getMetadata().getUid());
+    assertEquals("kubectl", full.getMetadata().getManagedFields().get(0).getManager(), "the informer's own object is left alone");
   }
 
   @Test
