@@ -80,7 +80,10 @@ class ForwardingTableWiringTest {
     Service svc = create(service("web", "10.96.0.10").build());
     kube.resource(slice("web", "web-abc", 1, 3, "2026-11-21T10:00:00Z")).create();
 
-    ForwardingTable t = awaitTable("web", x -> x.getSpec().backends().size() == 3 && x.getStatus() != null);
+    // Settled: the status write that follows the last spec write has landed too (a first reconcile
+    // may run before the slice is cached, so the table can be written twice).
+    ForwardingTable t = awaitTable("web", x -> x.getSpec().backends().size() == 3 && x.getStatus() != null
+        && x.getMetadata().getGeneration().equals(x.getStatus().observedGeneration()));
 
     assertEquals(List.of("10.1.1.1", "10.1.1.2", "10.1.1.3"), addresses(t));
     assertEquals(List.of("10.96.0.10"), t.getSpec().clusterIPs());
