@@ -1,5 +1,6 @@
 package dev.turnpike.operator;
 
+import dev.turnpike.operator.cache.SlimServices;
 import dev.turnpike.operator.egress.EgressSnatConfigCheck;
 import dev.turnpike.operator.metrics.TableMetrics;
 import dev.turnpike.operator.reconcile.AnnotationEvents;
@@ -11,6 +12,7 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.javaoperatorsdk.operator.processing.event.source.informer.TransformingItemStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -90,7 +92,8 @@ public final class TurnpikeOperator {
                         false));
               }
             });
-    operator.register(reconciler);
+    // The Service cache keeps what the computation and JOSDK read (SlimServices).
+    operator.register(reconciler, o -> o.withItemStore(new TransformingItemStore<>(SlimServices::slim)));
     egressSnat = options.egressSnatName() == null ? null : new EgressSnatConfigCheck(client,
         options.egressSnatNamespace() != null ? options.egressSnatNamespace()
             : client.getNamespace() != null ? client.getNamespace() : "default",

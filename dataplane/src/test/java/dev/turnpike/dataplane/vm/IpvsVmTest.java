@@ -33,7 +33,8 @@ class IpvsVmTest {
    * {@code -Dturnpike.vm.tests=a.B,c.D} replaces the list for one run.
    */
   static final List<String> IN_VM_TESTS = List.of(
-      "dev.turnpike.dataplane.netlink.ipvs.IpvsNetlinkKernelTest");
+      "dev.turnpike.dataplane.netlink.ipvs.IpvsNetlinkKernelTest",
+      "dev.turnpike.dataplane.ipvs.IpvsKernelTest");
 
   /**
    * Hard bound on the VM (boot, JVM, tests). With IpvsNetlinkKernelTest alone a run takes 1.5-2

@@ -14,7 +14,8 @@ import java.util.function.ToDoubleFunction;
  * Turnpike's own metrics. Names are given in Micrometer form; the Prometheus registry renders them
  * as {@code turnpike_forwarding_tables}, {@code turnpike_backends}, {@code
  * turnpike_maglev_build_seconds}, {@code turnpike_maglev_slots_moved_ratio}, {@code
- * turnpike_table_writes_total{result}} and {@code turnpike_invalid_annotations_total}.
+ * turnpike_table_writes_total{result}}, {@code turnpike_table_reads_total} and {@code
+ * turnpike_invalid_annotations_total}.
  */
 public final class TableMetrics {
   /** Outcomes of one attempt to write a ForwardingTable (or its status). */
@@ -33,6 +34,7 @@ public final class TableMetrics {
 
   private final MeterRegistry registry;
   private final Map<WriteResult, Counter> writes = new ConcurrentHashMap<>();
+  private final Counter reads;
   private final Counter invalidAnnotations;
   private final Timer maglevBuild;
   private final DistributionSummary slotsMoved;
@@ -47,6 +49,10 @@ public final class TableMetrics {
               .tag("result", r.tag())
               .register(registry));
     }
+    reads =
+        Counter.builder("turnpike.table.reads")
+            .description("Full ForwardingTable reads from the API server (the cache keeps no specs): hand edits, Maglev slots-moved, adoption")
+            .register(registry);
     invalidAnnotations =
         Counter.builder("turnpike.invalid.annotations")
             .description("Distinct invalid turnpike.dev/ annotations reported (one per problem per Service, not per resync)")
@@ -82,6 +88,14 @@ public final class TableMetrics {
 
   public double writes(WriteResult result) {
     return writes.get(result).count();
+  }
+
+  public void tableRead() {
+    reads.increment();
+  }
+
+  public double reads() {
+    return reads.count();
   }
 
   public void invalidAnnotations(int count) {

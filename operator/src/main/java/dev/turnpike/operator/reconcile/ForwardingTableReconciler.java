@@ -4,6 +4,8 @@ import dev.turnpike.api.v1alpha1.Algorithm;
 import dev.turnpike.api.v1alpha1.ForwardingTable;
 import dev.turnpike.api.v1alpha1.ForwardingTableSpec;
 import dev.turnpike.api.v1alpha1.ForwardingTableStatus;
+import dev.turnpike.operator.cache.SlimSlices;
+import dev.turnpike.operator.cache.TableCache;
 import dev.turnpike.operator.compute.AnnotationProblem;
 import dev.turnpike.operator.compute.ComputeResult;
 import dev.turnpike.operator.compute.TableComputer;
@@ -25,6 +27,7 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.TransformingItemStore;
 import java.net.HttpURLConnection;
 import java.time.Clock;
 import java.time.Duration;
@@ -66,6 +69,7 @@ public final class ForwardingTableReconciler implements Reconciler<Service> {
   private final DisruptionMeter disruption;
   private final Clock clock;
   private volatile InformerEventSource<ForwardingTable, Service> tables;
+  private final TableCache tableCache = new TableCache();
 
   public ForwardingTableReconciler(
       TableSource source,
@@ -89,6 +93,7 @@ public final class ForwardingTableReconciler implements Reconciler<Service> {
                 .withName(SLICES)
                 .withLabelSelector(SERVICE_NAME_LABEL)
                 .withSecondaryToPrimaryMapper(ForwardingTableReconciler::owningService)
+                .withItemStore(new TransformingItemStore<>(SlimSlices::slim))
                 .build(),
             context);
     // Default mapper: ForwardingTable -> Service through its ownerReference.
@@ -96,6 +101,7 @@ public final class ForwardingTableReconciler implements Reconciler<Service> {
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(ForwardingTable.class, Service.class)
                 .withName(TABLES)
+                .withItemStore(tableCache)
                 .build(),
             context);
     tables = owned;
@@ -151,35 +157,31 @@ public final class ForwardingTableReconciler implements Reconciler<Service> {
   }
 
   private void apply(
-      KubernetesClient client, Service service, ForwardingTable existing, ComputeResult.Table table) {
+      KubernetesClient client, Service service, ForwardingTable cached, ComputeResult.Table table) {
     ForwardingTableSpec spec = table.spec();
     String digest = SpecDigest.of(spec);
     OwnerReference owner = ownerReference(service);
-    ForwardingTable current = existing;
     ResourceID id = ResourceID.fromResource(service);
 
+    // The cache holds tables without their spec (TableCache); a spec is known only when the object
+    // came from the server in this reconcile or from JOSDK's cache of our own last write.
+    ForwardingTable current = cached;
+    boolean needSpec =
+        current != null
+            && current.getSpec() == null
+            && (editedSinceWeWrote(current)
+                || (spec.algorithm() == Algorithm.MAGLEV && !digest.equals(annotation(current, SpecDigest.ANNOTATION))));
+    if (needSpec) {
+      current = fetch(client, id);
+    }
     if (current == null) {
-      try {
-        current = client.resource(newTable(service, spec, digest, owner)).create();
-        metrics.write(WriteResult.CREATED);
-        tables.handleRecentResourceCreate(id, current);
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
-          throw e;
-        }
-        // Exists but not in our cache (not owned by the Service yet): adopt it below.
-        current = client.resources(ForwardingTable.class).inNamespace(id.getNamespace().orElseThrow()).withName(id.getName()).get();
-        if (current == null) {
-          throw e;
-        }
-      }
+      current = create(client, service, spec, digest, owner, id);
     }
 
     // The annotation says what we last wrote; the spec's own digest catches hand edits that kept it.
     boolean stale =
         !digest.equals(annotation(current, SpecDigest.ANNOTATION))
-            || current.getSpec() == null
-            || !digest.equals(SpecDigest.of(current.getSpec()));
+            || (current.getSpec() != null && !digest.equals(SpecDigest.of(current.getSpec())));
     if (stale || !ownedBy(current, owner)) {
       ForwardingTable next = new ForwardingTable();
       next.setMetadata(
@@ -205,11 +207,48 @@ public final class ForwardingTableReconciler implements Reconciler<Service> {
     if (!TableStatus.same(current.getStatus(), status)) {
       ForwardingTable next = new ForwardingTable();
       next.setMetadata(new ObjectMetaBuilder(current.getMetadata()).build());
-      next.setSpec(current.getSpec());
+      next.setSpec(current.getSpec() != null ? current.getSpec() : spec);
       next.setStatus(status);
       ForwardingTable updated = client.resource(next).updateStatus();
       metrics.write(WriteResult.STATUS_UPDATED);
       tables.handleRecentResourceUpdate(id, updated, current);
+    }
+  }
+
+  /**
+   * Someone else wrote the spec after our last status write: the API server bumps
+   * metadata.generation on every spec change, and our status records the generation we saw.
+   * Also true between our spec write and its status write (a crash, a conflict): then the fetch
+   * finds the spec intact and only the status is written.
+   */
+  static boolean editedSinceWeWrote(ForwardingTable table) {
+    Long generation = table.getMetadata().getGeneration();
+    Long observed = table.getStatus() == null ? null : table.getStatus().observedGeneration();
+    return generation == null || !generation.equals(observed);
+  }
+
+  private ForwardingTable fetch(KubernetesClient client, ResourceID id) {
+    metrics.tableRead();
+    return client.resources(ForwardingTable.class).inNamespace(id.getNamespace().orElseThrow()).withName(id.getName()).get();
+  }
+
+  private ForwardingTable create(
+      KubernetesClient client, Service service, ForwardingTableSpec spec, String digest, OwnerReference owner, ResourceID id) {
+    try {
+      ForwardingTable created = client.resource(newTable(service, spec, digest, owner)).create();
+      metrics.write(WriteResult.CREATED);
+      tables.handleRecentResourceCreate(id, created);
+      return created;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+        throw e;
+      }
+      // Exists but not in our cache (not owned by the Service yet): adopt it.
+      ForwardingTable existing = fetch(client, id);
+      if (existing == null) {
+        throw e;
+      }
+      return existing;
     }
   }
 
@@ -250,14 +289,10 @@ public final class ForwardingTableReconciler implements Reconciler<Service> {
   }
 
   private double tableCount() {
-    var source = tables;
-    return source == null ? 0 : source.list().count();
+    return tableCache.size();
   }
 
   private double backendCount() {
-    var source = tables;
-    return source == null
-        ? 0
-        : source.list().mapToLong(t -> t.getSpec() == null ? 0 : t.getSpec().backends().size()).sum();
+    return tableCache.backends();
   }
 }

@@ -39,7 +39,10 @@ class LeaderHandoverTest {
         kube.resource(service("stable", "10.96.3.1").build()).create();
         kube.resource(slice("stable", "stable-1", 31, 3, null)).create();
         ForwardingTable stable = await().atMost(Duration.ofSeconds(30)).until(
-            () -> table(kube, "stable"), t -> t != null && t.getStatus() != null && t.getSpec().backends().size() == 3);
+            () -> table(kube, "stable"),
+            // Settled: the status write that follows the last spec write has landed too.
+            t -> t != null && t.getStatus() != null && t.getSpec().backends().size() == 3
+                && t.getMetadata().getGeneration().equals(t.getStatus().observedGeneration()));
         assertEquals(0.0, b.count("turnpike.table.writes"), 0.0, "the standby must not write");
 
         a.close(); // the leader dies without releasing the Lease

@@ -11,6 +11,7 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
+import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,6 +36,13 @@ public final class MockCluster implements AutoCloseable {
 
   private final KubernetesMockServer server;
   private final List<RecordedRequest> seen = new ArrayList<>();
+  private volatile RequestTimer timer;
+
+  /** Told how long the mock server took to answer each request (the scale harness's breakdown). */
+  @FunctionalInterface
+  public interface RequestTimer {
+    void handled(String method, String path, long startNanos, long endNanos);
+  }
 
   public MockCluster() {
     Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
@@ -43,7 +51,18 @@ public final class MockCluster implements AutoCloseable {
             new Context(Serialization.jsonMapper()),
             new MockWebServer(),
             responses,
-            new KubernetesMixedDispatcher(responses),
+            new KubernetesMixedDispatcher(responses) {
+              @Override
+              public MockResponse dispatch(RecordedRequest request) {
+                long start = System.nanoTime();
+                MockResponse response = super.dispatch(request);
+                RequestTimer t = timer;
+                if (t != null) {
+                  t.handled(request.getMethod(), request.getPath(), start, System.nanoTime());
+                }
+                return response;
+              }
+            },
             false);
     server.init();
     server
@@ -80,6 +99,11 @@ public final class MockCluster implements AutoCloseable {
   /** A new client (each operator instance gets its own, as separate processes would). */
   public NamespacedKubernetesClient newClient() {
     return server.createClient();
+  }
+
+  /** Times every request from now on ({@code null} stops). */
+  public void timeRequests(RequestTimer timer) {
+    this.timer = timer;
   }
 
   public KubernetesMockServer server() {
