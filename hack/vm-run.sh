@@ -97,7 +97,7 @@ mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /newroot ||
   fail "cannot mount the overlay"
 mount -t tmpfs -o mode=0755 run /newroot/run
-mount -t tmpfs -o mode=1777 tmp /newroot/tmp
+# /tmp stays the host's (read-only lower + tmpfs upper): a checkout under /tmp must be visible.
 mkdir -p /newroot/run/turnpike-vm
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 tprun /newroot/run/turnpike-vm ||
   fail "cannot mount the run directory"
