@@ -157,7 +157,7 @@ class IptablesDataplaneTest {
     assertTrue(r.serviceErrors().isEmpty());
     String nat = fake.save(V4, "nat");
     assertEquals(128, count(nat, ":TURNPIKE-MGD-"));
-    assertEquals(16381, count(nat, "-A TURNPIKE-MGD-\\S+ -m mark --mark 0x[0-9a-f]+ -j TURNPIKE-SEP-"));
+    assertEquals(16381, count(nat, "-A TURNPIKE-MGD-\\S+ -m mark --mark 0x[0-9a-f]+ -g TURNPIKE-SEP-"));
     PacketTracer t = new PacketTracer(fake, V4, List.of(Scenario.NODE_IP));
     assertEquals("10.244.0.1:80".length() > 0, t.trace(Packet.tcp("10.244.9.9", "10.96.0.201", 80).withHmark(16380)).output().endsWith(":80"));
   }

@@ -156,8 +156,10 @@ public final class PacketTracer {
             // A jump that may not be taken: the siblings after it see the state from before it.
             long savedMark = mark;
             boolean savedKnown = markKnown;
-            if (run(target, depth + 1) && !maybe) {
-              return true;
+            boolean ended = run(target, depth + 1);
+            if (!maybe && (ended || rule.goTo)) {
+              // -g: a chain that falls off its end returns to this chain's caller, not here.
+              return ended;
             }
             if (maybe) {
               mark = savedMark;
@@ -225,7 +227,7 @@ public final class PacketTracer {
 
   private record Cond(String option, String value, boolean negated) {}
 
-  private record Rule(List<Cond> conds, String target, List<String> targetArgs) {
+  private record Rule(List<Cond> conds, String target, List<String> targetArgs, boolean goTo) {
     static Rule parse(List<String> args) {
       List<Cond> conds = new ArrayList<>();
       boolean neg = false;
@@ -236,14 +238,14 @@ public final class PacketTracer {
           continue;
         }
         if (a.equals("-j") || a.equals("-g")) {
-          return new Rule(conds, args.get(i + 1), args.subList(i + 2, args.size()));
+          return new Rule(conds, args.get(i + 1), args.subList(i + 2, args.size()), a.equals("-g"));
         }
         boolean flag = Set.of("--set", "--reap", "--rsource", "--rcheck").contains(a);
         String value = flag || i + 1 >= args.size() ? "" : args.get(++i);
         conds.add(new Cond(a, value, neg));
         neg = false;
       }
-      return new Rule(conds, null, List.of());
+      return new Rule(conds, null, List.of(), false);
     }
 
     String targetArg(String name) {

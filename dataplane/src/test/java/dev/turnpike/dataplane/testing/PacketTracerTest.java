@@ -20,12 +20,23 @@ class PacketTracerTest {
       :MG - [0:0]
       :SEP1 - [0:0]
       :SEP2 - [0:0]
+      :GOTO-A - [0:0]
+      :JUMP-A - [0:0]
+      :EMPTY - [0:0]
       -A PREROUTING -j TURNPIKE-SERVICES
       -A OUTPUT -j TURNPIKE-SERVICES
       -A TURNPIKE-MARK-MASQ -j MARK --or-mark 0x4000
       -A TURNPIKE-SERVICES -d 10.96.0.1/32 -p tcp -m tcp --dport 80 -j SVC
       -A TURNPIKE-SERVICES -d 10.96.0.2/32 -p tcp -m tcp --dport 80 -j MG
       -A TURNPIKE-SERVICES -d 10.96.0.3/32 -p tcp -m tcp --dport 53 -j SEP1
+      -A TURNPIKE-SERVICES -d 10.96.0.4/32 -j GOTO-A
+      -A TURNPIKE-SERVICES -d 10.96.0.5/32 -j JUMP-A
+      -A TURNPIKE-SERVICES -d 10.96.0.4/32 -j SEP2
+      -A TURNPIKE-SERVICES -d 10.96.0.5/32 -j SEP2
+      -A GOTO-A -g EMPTY
+      -A GOTO-A -j SEP1
+      -A JUMP-A -j EMPTY
+      -A JUMP-A -j SEP1
       -A SVC -d 10.96.0.1/32 ! -s 10.244.0.0/16 -j TURNPIKE-MARK-MASQ
       -A SVC -m recent --name SEP2 --rcheck --seconds 10 --reap --rsource -j SEP2
       -A SVC -m statistic --mode random --probability 0.5000000000 -j SEP1
@@ -78,6 +89,14 @@ class PacketTracerTest {
     assertEquals("10.244.1.1:8080", tracer.trace(Packet.tcp("10.244.3.3", "10.96.0.2", 80).withHmark(1)).output());
     assertEquals("10.244.2.2:8080", tracer.trace(Packet.tcp("10.244.3.3", "10.96.0.2", 80).withHmark(3)).output());
     assertEquals("10.244.1.1:8080, 10.244.2.2:8080", tracer.trace(Packet.tcp("10.244.3.3", "10.96.0.2", 80)).output());
+  }
+
+  @Test
+  void gotoChainThatFallsOffItsEndReturnsToTheCallersCaller() {
+    // GOTO-A -g EMPTY: EMPTY ends, the walk resumes in TURNPIKE-SERVICES (SEP2), not in GOTO-A (SEP1).
+    assertEquals("10.244.2.2:8080", tracer.trace(Packet.tcp("10.244.3.3", "10.96.0.4", 80)).output());
+    // The same with -j resumes in JUMP-A.
+    assertEquals("10.244.1.1:8080", tracer.trace(Packet.tcp("10.244.3.3", "10.96.0.5", 80)).output());
   }
 
   @Test
