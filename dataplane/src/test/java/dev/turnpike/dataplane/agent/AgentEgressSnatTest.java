@@ -12,6 +12,7 @@ import dev.turnpike.dataplane.conntrack.snat.EgressSnat;
 import dev.turnpike.dataplane.health.Http;
 import dev.turnpike.dataplane.status.MockApi;
 import dev.turnpike.dataplane.sync.FakeDataplane;
+import dev.turnpike.dataplane.testing.EgressChains;
 import dev.turnpike.dataplane.testing.FakeIptables;
 import dev.turnpike.net.IpFamily;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
@@ -120,17 +121,17 @@ class AgentEgressSnatTest {
   @Test
   void watchAppliesEveryChangeAndDeletesOnlyTheAffectedEntries() throws Exception {
     startAgent();
-    await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> !nat4().contains("TP-EGRESS"));
+    await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> !nat4().contains("TURNPIKE-EGRESS"));
 
     conntrack.add(translated(40001, "100.64.0.9"), translated(40002, "203.0.113.9"));
     configMap(Map.of("clusterCIDRs", "10.244.0.0/16"));
-    await().atMost(WAIT).until(() -> nat4().contains("-A TP-EGRESS -s 10.244.0.0/16 -j TP-EGRESS-POD"));
-    assertTrue(nat4().contains("-A TP-EGRESS-POD -j MASQUERADE --random-fully"), nat4());
+    await().atMost(WAIT).until(() -> nat4().contains("-A TURNPIKE-EGRESS -s 10.244.0.0/16 -j TURNPIKE-EGRESS-POD"));
+    assertTrue(nat4().contains("-A TURNPIKE-EGRESS-POD -j MASQUERADE --random-fully"), nat4());
     assertEquals(Set.of(40001, 40002), ports(), "both flows are translated as the config says");
 
     // 100.64.0.0/10 becomes non-masquerade: the flow to it loses its translation, nothing else.
     configMap(Map.of("clusterCIDRs", "10.244.0.0/16", "nonMasqueradeCIDRs", "10.0.0.0/8, 100.64.0.0/10"));
-    await().atMost(WAIT).until(() -> nat4().contains("-A TP-EGRESS-POD -d 100.64.0.0/10 -j RETURN"));
+    await().atMost(WAIT).until(() -> nat4().contains("-A TURNPIKE-EGRESS-POD -d 100.64.0.0/10 -j RETURN"));
     await().atMost(WAIT).until(() -> ports().equals(Set.of(40002)));
     await().atMost(WAIT).until(() -> metrics().contains("turnpike_egress_snat_conntrack_deleted_entries_total 1.0"));
     assertTrue(metrics().contains("turnpike_egress_snat_config_invalid 0.0"), metrics());
@@ -138,12 +139,12 @@ class AgentEgressSnatTest {
     // A fixed SNAT address for this node (another node's line does not apply here).
     configMap(Map.of("clusterCIDRs", "10.244.0.0/16", "nonMasqueradeCIDRs", "10.0.0.0/8, 100.64.0.0/10",
         "snatAddresses", "node-b=198.51.100.2\nnode-a=198.51.100.1\n"));
-    await().atMost(WAIT).until(() -> nat4().contains("-A TP-EGRESS-POD -j SNAT --to-source 198.51.100.1 --random-fully"));
+    await().atMost(WAIT).until(() -> nat4().contains("-A TURNPIKE-EGRESS-POD -j SNAT --to-source 198.51.100.1 --random-fully"));
     await().atMost(WAIT).until(() -> conntrack.entries().isEmpty()); // translated to the node address before
 
     // Deleting the ConfigMap turns egress SNAT off.
     client.configMaps().inNamespace(NS).withName(NAME).delete();
-    await().atMost(WAIT).until(() -> !nat4().contains("TP-EGRESS"));
+    await().atMost(WAIT).until(() -> !nat4().contains("TURNPIKE-EGRESS"));
     assertTrue(events(EgressSnatWatch.INVALID).isEmpty());
   }
 
@@ -151,7 +152,7 @@ class AgentEgressSnatTest {
   void invalidConfigKeepsTheLastValidOneAndIsReported() throws Exception {
     configMap(Map.of("clusterCIDRs", "10.244.0.0/16", "nonMasqueradeCIDRs", "10.0.0.0/8"));
     startAgent();
-    await().atMost(WAIT).until(() -> nat4().contains("-A TP-EGRESS-POD -d 10.0.0.0/8 -j RETURN"));
+    await().atMost(WAIT).until(() -> nat4().contains("-A TURNPIKE-EGRESS-POD -d 10.0.0.0/8 -j RETURN"));
     String valid = nat4();
     conntrack.add(translated(40001, "100.64.0.9"));
 
@@ -182,8 +183,8 @@ class AgentEgressSnatTest {
   void invalidFirstConfigUsesTheDefaultsForTheAgentsClusterCidrOrStaysOff() throws Exception {
     configMap(Map.of("clusterCIDRs", "not-a-cidr"));
     startAgent("--cluster-cidr=10.244.0.0/16");
-    await().atMost(WAIT).until(() -> nat4().contains("-A TP-EGRESS -s 10.244.0.0/16 -j TP-EGRESS-POD"));
-    assertTrue(nat4().contains("-A TP-EGRESS-POD -d 192.168.0.0/16 -j RETURN"), "the default non-masquerade CIDRs");
+    await().atMost(WAIT).until(() -> nat4().contains("-A TURNPIKE-EGRESS -s 10.244.0.0/16 -j TURNPIKE-EGRESS-POD"));
+    assertTrue(nat4().contains("-A TURNPIKE-EGRESS-POD -d 192.168.0.0/16 -j RETURN"), "the default non-masquerade CIDRs");
     await().atMost(WAIT).until(() -> events(EgressSnatWatch.INVALID).stream()
         .anyMatch(e -> e.getMessage().endsWith("the defaults for --cluster-cidr 10.244.0.0/16 are used")));
     agent.close();
@@ -196,12 +197,12 @@ class AgentEgressSnatTest {
     agent.start(WAIT);
     await().atMost(WAIT).until(() -> events(EgressSnatWatch.INVALID).stream()
         .anyMatch(e -> e.getMessage().endsWith("egress SNAT stays off")));
-    assertFalse(fresh.save(IpFamily.IPv4, "nat").contains("TP-EGRESS"));
+    assertFalse(fresh.save(IpFamily.IPv4, "nat").contains("TURNPIKE-EGRESS"));
   }
 
   @Test
   void aFailedApplyIsReportedAndRetried() throws Exception {
-    iptables.failWhen(p -> p.contains("TP-EGRESS"));
+    iptables.failWhen(p -> p.contains("TURNPIKE-EGRESS"));
     configMap(Map.of("clusterCIDRs", "10.244.0.0/16"));
     startAgent();
     Event e = await().atMost(WAIT).until(() -> events(EgressSnatWatch.FAILED).stream().findFirst().orElse(null),
@@ -209,7 +210,7 @@ class AgentEgressSnatTest {
     assertEquals("node node-a: iptables-restore: injected failure", e.getMessage());
     await().atMost(WAIT).until(() -> metrics().matches("(?s).*turnpike_egress_snat_apply_failures_total [1-9].*"));
     iptables.failWhen(p -> false);
-    await().atMost(WAIT).until(() -> nat4().contains("-A TP-EGRESS -s 10.244.0.0/16 -j TP-EGRESS-POD"));
+    await().atMost(WAIT).until(() -> nat4().contains("-A TURNPIKE-EGRESS -s 10.244.0.0/16 -j TURNPIKE-EGRESS-POD"));
     assertEquals(1, events(EgressSnatWatch.FAILED).size(), "one Event, not one per retry");
   }
 
@@ -217,13 +218,15 @@ class AgentEgressSnatTest {
   void cleanupRemovesTheSnatChainsToo() throws Exception {
     new EgressSnat(iptables, conntrack, List.of(IpFamily.IPv4))
         .apply(dev.turnpike.egress.EgressSnatConfig.defaults(List.of("10.244.0.0/16")));
-    assertTrue(nat4().contains("TP-EGRESS"));
+    iptables.load(IpFamily.IPv4, EgressChains.LEGACY); // and what a version before the rename left
+    assertTrue(nat4().contains("TURNPIKE-EGRESS") && nat4().contains("TP-EGRESS"), nat4());
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code = AgentMain.run(new String[] {"--cleanup"}, Map.of(), c -> dataplane, c -> nat(), () -> {
       throw new AssertionError("cleanup needs no API server");
     }, new PrintStream(err, true, StandardCharsets.UTF_8), new CountDownLatch(1));
     assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
     assertEquals(1, dataplane.cleanups());
+    assertFalse(nat4().contains("TURNPIKE-EGRESS"), nat4());
     assertFalse(nat4().contains("TP-EGRESS"), nat4());
   }
 }
