@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.turnpike.api.v1alpha1.DataplaneNode;
+import dev.turnpike.api.v1alpha1.DataplaneNodeStatus;
 import dev.turnpike.dataplane.conntrack.ConntrackEntry;
 import dev.turnpike.dataplane.conntrack.FakeConntrack;
 import dev.turnpike.dataplane.conntrack.Tuple;
@@ -15,6 +17,7 @@ import dev.turnpike.dataplane.sync.FakeDataplane;
 import dev.turnpike.dataplane.testing.EgressChains;
 import dev.turnpike.dataplane.testing.FakeIptables;
 import dev.turnpike.net.IpFamily;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -78,7 +81,8 @@ class AgentEgressSnatTest {
   }
 
   private void startAgent(String... extra) throws Exception {
-    List<String> args = new ArrayList<>(List.of("--min-sync-period=100ms", "--healthz-bind-address=",
+    List<String> args = new ArrayList<>(List.of("--min-sync-period=100ms", "--status-update-interval=100ms",
+        "--healthz-bind-address=",
         "--metrics-bind-address=127.0.0.1:0", "--egress-snat-configmap=" + NS + "/" + NAME));
     args.addAll(List.of(extra));
     agent = new Agent(AgentConfig.parse(args.toArray(String[]::new), Map.of("NODE_NAME", NODE)), client, dataplane,
@@ -99,6 +103,18 @@ class AgentEgressSnatTest {
   private List<Event> events(String reason) {
     return client.v1().events().inNamespace(NS).list().getItems().stream()
         .filter(e -> reason.equals(e.getReason())).toList();
+  }
+
+  /** The EgressSnatConfigValid condition on this node's DataplaneNode, as written; null while there is none. */
+  private Condition condition() {
+    DataplaneNode n = client.resources(DataplaneNode.class).withName(NODE).get();
+    return n == null || n.getStatus() == null ? null : n.getStatus().conditions().stream()
+        .filter(c -> DataplaneNodeStatus.EGRESS_SNAT_CONFIG_VALID.equals(c.getType())).findFirst().orElse(null);
+  }
+
+  private Condition awaitCondition(String status, String reason) {
+    return await().atMost(WAIT).until(this::condition,
+        c -> c != null && status.equals(c.getStatus()) && reason.equals(c.getReason()));
   }
 
   private String metrics() throws Exception {
@@ -122,12 +138,16 @@ class AgentEgressSnatTest {
   void watchAppliesEveryChangeAndDeletesOnlyTheAffectedEntries() throws Exception {
     startAgent();
     await().during(Duration.ofMillis(300)).atMost(WAIT).until(() -> !nat4().contains("TURNPIKE-EGRESS"));
+    assertEquals("ConfigMap turnpike-system/turnpike-egress-snat does not exist: egress SNAT is off",
+        awaitCondition("True", DataplaneNodeStatus.REASON_NOT_FOUND).getMessage());
 
     conntrack.add(translated(40001, "100.64.0.9"), translated(40002, "203.0.113.9"));
     configMap(Map.of("clusterCIDRs", "10.244.0.0/16"));
     await().atMost(WAIT).until(() -> nat4().contains("-A TURNPIKE-EGRESS -s 10.244.0.0/16 -j TURNPIKE-EGRESS-POD"));
     assertTrue(nat4().contains("-A TURNPIKE-EGRESS-POD -j MASQUERADE --random-fully"), nat4());
     assertEquals(Set.of(40001, 40002), ports(), "both flows are translated as the config says");
+    assertEquals("ConfigMap turnpike-system/turnpike-egress-snat is valid",
+        awaitCondition("True", DataplaneNodeStatus.REASON_VALID).getMessage());
 
     // 100.64.0.0/10 becomes non-masquerade: the flow to it loses its translation, nothing else.
     configMap(Map.of("clusterCIDRs", "10.244.0.0/16", "nonMasqueradeCIDRs", "10.0.0.0/8, 100.64.0.0/10"));
@@ -153,6 +173,7 @@ class AgentEgressSnatTest {
     configMap(Map.of("clusterCIDRs", "10.244.0.0/16", "nonMasqueradeCIDRs", "10.0.0.0/8"));
     startAgent();
     await().atMost(WAIT).until(() -> nat4().contains("-A TURNPIKE-EGRESS-POD -d 10.0.0.0/8 -j RETURN"));
+    String validSince = awaitCondition("True", DataplaneNodeStatus.REASON_VALID).getLastTransitionTime();
     String valid = nat4();
     conntrack.add(translated(40001, "100.64.0.9"));
 
@@ -168,6 +189,11 @@ class AgentEgressSnatTest {
         + "or false; clusterCidrs: \"10.244.0.1/16\" has host bits set (did you mean 10.244.0.0/16?); "
         + "the previous valid configuration stays in place", e.getMessage());
     await().atMost(WAIT).until(() -> metrics().contains("turnpike_egress_snat_config_invalid 1.0"));
+    // The same message as a condition on this node's DataplaneNode (the Event adds the node's name).
+    Condition invalid = awaitCondition("False", DataplaneNodeStatus.REASON_INVALID);
+    assertEquals(e.getMessage(), "node node-a: " + invalid.getMessage());
+    assertTrue(invalid.getLastTransitionTime() != null && invalid.getLastTransitionTime().compareTo(validSince) >= 0,
+        invalid + " after " + validSince);
     assertEquals(valid, nat4(), "the previous rules stay");
     assertEquals(Set.of(40001), ports(), "no entry touched");
     assertTrue(agent.health().isHealthy(), "the agent carries on");
@@ -176,6 +202,7 @@ class AgentEgressSnatTest {
     configMap(Map.of("clusterCIDRs", "10.244.0.0/16", "nonMasqueradeCIDRs", "10.0.0.0/8, 100.64.0.0/10"));
     await().atMost(WAIT).until(() -> nat4().contains("-d 100.64.0.0/10 -j RETURN"));
     await().atMost(WAIT).until(() -> metrics().contains("turnpike_egress_snat_config_invalid 0.0"));
+    awaitCondition("True", DataplaneNodeStatus.REASON_VALID);
     assertEquals(1, events(EgressSnatWatch.INVALID).size());
   }
 
@@ -187,6 +214,8 @@ class AgentEgressSnatTest {
     assertTrue(nat4().contains("-A TURNPIKE-EGRESS-POD -d 192.168.0.0/16 -j RETURN"), "the default non-masquerade CIDRs");
     await().atMost(WAIT).until(() -> events(EgressSnatWatch.INVALID).stream()
         .anyMatch(e -> e.getMessage().endsWith("the defaults for --cluster-cidr 10.244.0.0/16 are used")));
+    assertEquals("ConfigMap turnpike-egress-snat: clusterCidrs: \"not-a-cidr\" is not a CIDR (like 10.244.0.0/16); the defaults for "
+        + "--cluster-cidr 10.244.0.0/16 are used", awaitCondition("False", DataplaneNodeStatus.REASON_INVALID).getMessage());
     agent.close();
 
     FakeIptables fresh = new FakeIptables();
