@@ -34,7 +34,8 @@ class IpvsVmTest {
    */
   static final List<String> IN_VM_TESTS = List.of(
       "dev.turnpike.dataplane.netlink.ipvs.IpvsNetlinkKernelTest",
-      "dev.turnpike.dataplane.ipvs.IpvsKernelTest");
+      "dev.turnpike.dataplane.ipvs.IpvsKernelTest",
+      "dev.turnpike.dataplane.conntrack.IpvsEgressSnatKernelTest");
 
   /**
    * Hard bound on the VM (boot, JVM, tests). With IpvsNetlinkKernelTest alone a run takes 1.5-2
