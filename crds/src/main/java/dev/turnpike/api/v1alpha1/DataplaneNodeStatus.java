@@ -2,6 +2,8 @@ package dev.turnpike.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fabric8.generator.annotation.Min;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,6 +16,8 @@ import java.util.Map;
  * @param entryCounts counts by table or object kind (for example nat, filter, virtualServers)
  * @param lastError the last sync error, empty after a successful sync
  * @param lastErrorTime RFC 3339 time of lastError
+ * @param conditions the agent's view of its inputs besides the ForwardingTables, one per type
+ *     (sorted by type): {@value #EGRESS_SNAT_CONFIG_VALID}
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record DataplaneNodeStatus(
@@ -23,4 +27,26 @@ public record DataplaneNodeStatus(
     @Min(0) Long ruleCount,
     Map<String, Long> entryCounts,
     String lastError,
-    String lastErrorTime) {}
+    String lastErrorTime,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Condition> conditions) {
+  /**
+   * Whether the egress SNAT ConfigMap is valid as this agent sees it: True when valid (reason
+   * {@value #REASON_VALID}) or absent ({@value #REASON_NOT_FOUND}: egress SNAT off), False when
+   * invalid (reason {@value #REASON_INVALID}, the full validation message; the agent keeps the
+   * last valid configuration, or the defaults, or off). Absent while the agent does not watch it.
+   */
+  public static final String EGRESS_SNAT_CONFIG_VALID = "EgressSnatConfigValid";
+  public static final String REASON_VALID = "Valid";
+  public static final String REASON_NOT_FOUND = "NotFound";
+  public static final String REASON_INVALID = "InvalidEgressSnatConfig";
+
+  public DataplaneNodeStatus {
+    conditions = ForwardingTableSpec.copy(conditions);
+  }
+
+  /** This status with other conditions. */
+  public DataplaneNodeStatus withConditions(List<Condition> c) {
+    return new DataplaneNodeStatus(mode, lastSuccessfulSyncTime, tablesProgrammed, ruleCount, entryCounts, lastError,
+        lastErrorTime, c);
+  }
+}

@@ -104,7 +104,7 @@ public final class Agent implements AutoCloseable {
         this::requestSync)));
     this.egressSnat = nat.egressSnat().filter(s -> config.egressSnatConfigMap() != null).map(s -> new EgressSnatWatch(
         client, namespaceOf(config.egressSnatConfigMap(), client), config.egressSnatConfigMap().name(),
-        config.nodeName(), s, config.backend().clusterCidrs(), clock, config.syncPeriod(), metrics.registry()));
+        config.nodeName(), s, config.backend().clusterCidrs(), clock, config.syncPeriod(), metrics.registry(), status));
     egressSnat.ifPresent(closeables::add);
     this.conntrackSocket = nat.conntrack().filter(AutoCloseable.class::isInstance).map(AutoCloseable.class::cast);
     SyncLoop loop = new SyncLoop(dataplane, tracker, clock, config.syncPeriod(), listeners);

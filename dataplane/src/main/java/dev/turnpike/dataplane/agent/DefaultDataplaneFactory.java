@@ -2,6 +2,7 @@ package dev.turnpike.dataplane.agent;
 
 import dev.turnpike.api.v1alpha1.DataplaneMode;
 import dev.turnpike.dataplane.Dataplane;
+import dev.turnpike.dataplane.conntrack.snat.EgressSnatRules;
 import dev.turnpike.dataplane.iptables.Exec;
 import dev.turnpike.dataplane.iptables.ExecIptables;
 import dev.turnpike.dataplane.iptables.Iptables;
@@ -9,6 +10,7 @@ import dev.turnpike.dataplane.iptables.IptablesConfig;
 import dev.turnpike.dataplane.iptables.IptablesDataplane;
 import dev.turnpike.dataplane.iptables.IptablesException;
 import dev.turnpike.dataplane.iptables.ProcessExec;
+import dev.turnpike.dataplane.iptables.ReservedChains;
 import dev.turnpike.dataplane.ipvs.IpvsConfig;
 import dev.turnpike.dataplane.ipvs.IpvsDataplane;
 import dev.turnpike.dataplane.ipvs.NetlinkIpvs;
@@ -27,11 +29,18 @@ import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The backends this build carries: iptables and IPVS. */
+/**
+ * The backends this build carries: iptables and IPVS. Each gets the chains of the components the
+ * agent runs beside it ({@link #RESERVED}: egress SNAT's) as reserved, so its full syncs and its
+ * cleanup leave them to their owner.
+ */
 public final class DefaultDataplaneFactory implements DataplaneFactory {
   private static final Logger LOG = LoggerFactory.getLogger(DefaultDataplaneFactory.class);
+  /** The TURNPIKE- chains of the agent's other components ({@link NodeNat}). */
+  public static final ReservedChains RESERVED = EgressSnatRules.CHAINS;
 
   private final Exec exec;
+  private final ReservedChains reserved;
 
   /** Runs iptables on this host (the agent's network namespace). */
   public DefaultDataplaneFactory() {
@@ -39,7 +48,12 @@ public final class DefaultDataplaneFactory implements DataplaneFactory {
   }
 
   public DefaultDataplaneFactory(Exec exec) {
+    this(exec, RESERVED);
+  }
+
+  public DefaultDataplaneFactory(Exec exec, ReservedChains reserved) {
     this.exec = exec;
+    this.reserved = reserved;
   }
 
   @Override
@@ -54,10 +68,10 @@ public final class DefaultDataplaneFactory implements DataplaneFactory {
     List<IpFamily> families = workingFamilies(iptables);
     if (config.mode() == DataplaneMode.IPVS) {
       LOG.info("ipvs backend: iptables {} mode for its rules, families {}", iptables.mode(), families);
-      return ipvs(iptables, IpvsConfig.of(iptablesConfig), families);
+      return ipvs(iptables, IpvsConfig.of(iptablesConfig), families, reserved);
     }
     LOG.info("iptables backend: {} mode, families {}", iptables.mode(), families);
-    return new IptablesDataplane(iptables, exec, iptablesConfig, families);
+    return new IptablesDataplane(iptables, exec, iptablesConfig, families, reserved);
   }
 
   /**
@@ -65,12 +79,13 @@ public final class DefaultDataplaneFactory implements DataplaneFactory {
    * resolved on first use, so --cleanup works without ip_vs), rtnetlink for the dummy link,
    * /proc/sys for the sysctls.
    */
-  private static Dataplane ipvs(ExecIptables iptables, IpvsConfig config, List<IpFamily> families) {
+  private static Dataplane ipvs(
+      ExecIptables iptables, IpvsConfig config, List<IpFamily> families, ReservedChains reserved) {
     try {
       NetlinkClient genl = new NetlinkClient(NetlinkSocket.open(Netlink.NETLINK_GENERIC));
       NetlinkClient route = new NetlinkClient(NetlinkSocket.open(Netlink.NETLINK_ROUTE));
       return new IpvsDataplane(new NetlinkIpvs(genl), new RtnlVipLink(new RtnlClient(route), config.linkName()),
-          new ProcSysctl(), iptables, config, families, Clock.systemUTC());
+          new ProcSysctl(), iptables, config, families, Clock.systemUTC(), reserved);
     } catch (NetlinkException e) {
       throw new IllegalStateException("ipvs mode cannot open its netlink sockets: " + e.getMessage(), e);
     }

@@ -1,8 +1,10 @@
 package dev.turnpike.dataplane.agent;
 
+import dev.turnpike.api.v1alpha1.DataplaneNodeStatus;
 import dev.turnpike.dataplane.conntrack.ConntrackException;
 import dev.turnpike.dataplane.conntrack.snat.EgressSnat;
 import dev.turnpike.dataplane.iptables.IptablesException;
+import dev.turnpike.dataplane.status.StatusReporter;
 import dev.turnpike.dataplane.status.WarningEvents;
 import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.egress.EgressSnatConfigMap;
@@ -36,8 +38,10 @@ import org.slf4j.LoggerFactory;
  *   <li>ConfigMap present and valid: applied (rules replaced, only the conntrack entries the change
  *       affects deleted). Re-applied every {@code resync} (idempotent, deletes nothing) so rules
  *       flushed by someone else come back.
- *   <li>Invalid: a log line, a Warning Event {@value #INVALID} on the ConfigMap and the gauge
- *       {@code turnpike_egress_snat_config_invalid} at 1; the last valid config stays programmed.
+ *   <li>Invalid: a log line, a Warning Event {@value #INVALID} on the ConfigMap, the gauge
+ *       {@code turnpike_egress_snat_config_invalid} at 1 and the condition {@code
+ *       EgressSnatConfigValid} False on this node's DataplaneNode (True while the ConfigMap is
+ *       valid or absent); the last valid config stays programmed.
  *       With none yet, the defaults for the agent's {@code --cluster-cidr} are programmed if it
  *       has one, else egress SNAT stays off.
  *   <li>Absent or deleted: egress SNAT off (chains removed; connections already translated keep
@@ -65,6 +69,7 @@ final class EgressSnatWatch implements AutoCloseable {
   private final Duration resync;
   private final ScheduledExecutorService executor;
   private final AtomicInteger invalid = new AtomicInteger();
+  private final StatusReporter status;
   private final Counter applyFailures;
   private final Counter deletedEntries;
   private SharedIndexInformer<ConfigMap> informer;
@@ -76,8 +81,13 @@ final class EgressSnatWatch implements AutoCloseable {
   private Duration retryDelay = RETRY_INITIAL;
   private ScheduledFuture<?> retry;
 
+  /**
+   * @param status where the condition {@value DataplaneNodeStatus#EGRESS_SNAT_CONFIG_VALID} goes
+   *     (this node's DataplaneNode)
+   */
   EgressSnatWatch(KubernetesClient client, String namespace, String name, String nodeName, EgressSnat snat,
-      List<String> fallbackClusterCidrs, Clock clock, Duration resync, MeterRegistry registry) {
+      List<String> fallbackClusterCidrs, Clock clock, Duration resync, MeterRegistry registry, StatusReporter status) {
+    this.status = status;
     this.client = client;
     this.namespace = namespace;
     this.name = name;
@@ -165,6 +175,7 @@ final class EgressSnatWatch implements AutoCloseable {
     try {
       config = EgressSnatConfigMap.parse(cm.getData() == null ? Map.of() : cm.getData(), nodeName);
       invalid.set(0);
+      condition(true, DataplaneNodeStatus.REASON_VALID, "ConfigMap " + namespace + "/" + name + " is valid");
     } catch (IllegalArgumentException e) {
       invalid.set(1);
       String kept;
@@ -176,6 +187,7 @@ final class EgressSnatWatch implements AutoCloseable {
         kept = "egress SNAT stays off";
       }
       LOG.warn("{}; {}", e.getMessage(), kept);
+      condition(false, DataplaneNodeStatus.REASON_INVALID, e.getMessage() + "; " + kept);
       event(cm, INVALID, e.getMessage() + "; " + kept);
       if (programmed == null && !fallbackClusterCidrs.isEmpty()) {
         program(EgressSnatConfig.defaults(fallbackClusterCidrs), cm);
@@ -187,6 +199,8 @@ final class EgressSnatWatch implements AutoCloseable {
 
   private void reconcileAbsent(boolean remove) {
     invalid.set(0);
+    condition(true, DataplaneNodeStatus.REASON_NOT_FOUND,
+        "ConfigMap " + namespace + "/" + name + " does not exist: egress SNAT is off");
     if (!remove) {
       return;
     }
@@ -222,6 +236,11 @@ final class EgressSnatWatch implements AutoCloseable {
       retryDelay = retryDelay.multipliedBy(2).compareTo(RETRY_MAX) > 0 ? RETRY_MAX : retryDelay.multipliedBy(2);
       retry = executor.schedule(() -> program(config, cm), delay.toMillis(), TimeUnit.MILLISECONDS);
     }
+  }
+
+  /** This node's view of the ConfigMap's validity, on its DataplaneNode (rate limited like the rest of it). */
+  private void condition(boolean valid, String reason, String message) {
+    status.condition(DataplaneNodeStatus.EGRESS_SNAT_CONFIG_VALID, valid, reason, message, clock.instant());
   }
 
   private void failed(ConfigMap cm, String message) {

@@ -31,6 +31,7 @@ public final class IptablesDataplane implements Dataplane {
   private final Exec exec;
   private final IptablesRenderer renderer;
   private final List<IpFamily> families;
+  private final ReservedChains reserved;
   /** Payloads longer than this are not kept for {@link #lastPayloads()} (10k Services: ~20 MiB). */
   static final long KEPT_PAYLOAD_CHARS = 1 << 20;
 
@@ -44,10 +45,20 @@ public final class IptablesDataplane implements Dataplane {
    * @param families the families to program, e.g. both on a dual-stack node
    */
   public IptablesDataplane(Iptables iptables, Exec exec, IptablesConfig config, List<IpFamily> families) {
+    this(iptables, exec, config, families, ReservedChains.NONE);
+  }
+
+  /**
+   * @param reserved TURNPIKE- chains other Turnpike components own (egress SNAT): full syncs and
+   *     {@link #cleanup} leave them and the jumps to them alone
+   */
+  public IptablesDataplane(
+      Iptables iptables, Exec exec, IptablesConfig config, List<IpFamily> families, ReservedChains reserved) {
     this.iptables = iptables;
     this.exec = exec;
     this.renderer = new IptablesRenderer(config);
     this.families = List.copyOf(families);
+    this.reserved = reserved;
   }
 
   @Override
@@ -75,7 +86,7 @@ public final class IptablesDataplane implements Dataplane {
           for (String t : TABLES) {
             saved.put(t, iptables.save(family, t));
           }
-          existing = IptablesRenderer.Existing.fromSave(saved);
+          existing = IptablesRenderer.Existing.fromSave(saved, reserved);
         } else {
           existing = full ? IptablesRenderer.Existing.fromPrevious(last) : IptablesRenderer.Existing.NONE;
         }
@@ -135,8 +146,9 @@ public final class IptablesDataplane implements Dataplane {
   }
 
   /**
-   * Removes the hooks and every TURNPIKE- chain of every family, leaving other rules alone. Works
-   * from iptables-save, so it also cleans up after an earlier process.
+   * Removes the hooks and every TURNPIKE- chain of every family, leaving other rules (and the
+   * reserved chains, which their owner cleans up) alone. Works from iptables-save, so it also
+   * cleans up after an earlier process.
    */
   @Override
   public void cleanup() throws DataplaneException {
@@ -144,7 +156,7 @@ public final class IptablesDataplane implements Dataplane {
       StringBuilder payload = new StringBuilder();
       try {
         for (String table : TABLES) {
-          payload.append(cleanupPayload(table, iptables.save(family, table)));
+          payload.append(cleanupPayload(table, iptables.save(family, table), reserved));
         }
         iptables.restore(family, payload.toString(), true);
       } catch (IptablesException | RuntimeException e) {
@@ -155,9 +167,12 @@ public final class IptablesDataplane implements Dataplane {
     needFull = true;
   }
 
-  /** Deletes the hook rules as saved, then flushes and deletes every Turnpike chain. */
-  public static String cleanupPayload(String table, String saved) {
-    IptablesRenderer.Existing found = IptablesRenderer.Existing.fromSave(Map.of(table, saved));
+  /**
+   * Deletes the hook rules as saved, then flushes and deletes every Turnpike chain except the
+   * reserved ones (and keeps the jumps to those).
+   */
+  public static String cleanupPayload(String table, String saved, ReservedChains reserved) {
+    IptablesRenderer.Existing found = IptablesRenderer.Existing.fromSave(Map.of(table, saved), reserved);
     Set<String> own = found.chains().getOrDefault(table, Set.of());
     List<String> hooks = found.hookRules().getOrDefault(table, List.of());
     if (own.isEmpty() && hooks.isEmpty()) {

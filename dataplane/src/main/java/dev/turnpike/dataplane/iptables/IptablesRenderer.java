@@ -97,8 +97,17 @@ public final class IptablesRenderer {
       hookRules = Map.copyOf(hookRules);
     }
 
-    /** Reads iptables-save output of the tables Turnpike uses. */
+    /** Reads iptables-save output of the tables Turnpike uses; no chain is reserved. */
     public static Existing fromSave(Map<String, String> saveByTable) {
+      return fromSave(saveByTable, ReservedChains.NONE);
+    }
+
+    /**
+     * Reads iptables-save output of the tables Turnpike uses. Chains in {@code reserved} (owned by
+     * another Turnpike component) and the jumps to them are left out, so nothing built from the
+     * result deletes them.
+     */
+    public static Existing fromSave(Map<String, String> saveByTable, ReservedChains reserved) {
       Map<String, Set<String>> chains = new HashMap<>();
       Set<String> hooks = new HashSet<>();
       Map<String, List<String>> hookRules = new HashMap<>();
@@ -112,7 +121,10 @@ public final class IptablesRenderer {
             text.lines().forEach(line -> {
               if (line.startsWith(":" + ChainNames.PREFIX)) {
                 int end = line.indexOf(' ');
-                own.add(line.substring(1, end < 0 ? line.length() : end));
+                String chain = line.substring(1, end < 0 ? line.length() : end);
+                if (!reserved.contains(table, chain)) {
+                  own.add(chain);
+                }
               } else if (line.startsWith("-A ") && !line.startsWith("-A " + ChainNames.PREFIX) && line.contains(ChainNames.PREFIX)) {
                 foreign.append(line).append('\n');
               }
@@ -121,7 +133,7 @@ public final class IptablesRenderer {
               for (RestoreText.Op op : b.ops()) {
                 if (op instanceof RestoreText.AddRule a) {
                   String target = targetOf(a.args());
-                  if (target != null && target.startsWith(ChainNames.PREFIX)) {
+                  if (target != null && target.startsWith(ChainNames.PREFIX) && !reserved.contains(table, target)) {
                     hooks.add(table + "/" + a.chain() + ">" + target);
                     rules.add(a.chain() + " " + RestoreText.join(a.args()));
                   }

@@ -10,6 +10,7 @@ import dev.turnpike.dataplane.iptables.Iptables;
 import dev.turnpike.dataplane.iptables.IptablesDataplane;
 import dev.turnpike.dataplane.iptables.IptablesException;
 import dev.turnpike.dataplane.iptables.IptablesRenderer;
+import dev.turnpike.dataplane.iptables.ReservedChains;
 import dev.turnpike.dataplane.ipvs.IpvsPlan.PlannedService;
 import dev.turnpike.dataplane.netlink.Errno;
 import dev.turnpike.dataplane.netlink.NetlinkException;
@@ -61,6 +62,7 @@ public final class IpvsDataplane implements Dataplane {
   private final IpvsPlanner planner;
   private final IpvsRules rules;
   private final GracefulTermination graceful;
+  private final ReservedChains reserved;
 
   /** What the kernel holds after the last successful sync (the scheduler actually used). */
   private Map<VirtualServerKey, PlannedService> programmed = Map.of();
@@ -91,6 +93,17 @@ public final class IpvsDataplane implements Dataplane {
   public IpvsDataplane(
       IpvsKernel ipvs, VipLink link, Sysctl sysctl, Iptables iptables, IpvsConfig config, List<IpFamily> families,
       Clock clock) {
+    this(ipvs, link, sysctl, iptables, config, families, clock, ReservedChains.NONE);
+  }
+
+  /**
+   * @param reserved TURNPIKE- chains other Turnpike components own (egress SNAT): the rules' full
+   *     syncs and {@link #cleanup} leave them and the jumps to them alone
+   */
+  public IpvsDataplane(
+      IpvsKernel ipvs, VipLink link, Sysctl sysctl, Iptables iptables, IpvsConfig config, List<IpFamily> families,
+      Clock clock, ReservedChains reserved) {
+    this.reserved = reserved;
     this.ipvs = ipvs;
     this.link = link;
     this.sysctl = sysctl;
@@ -332,7 +345,7 @@ public final class IpvsDataplane implements Dataplane {
       for (String t : List.of("filter", "nat")) {
         saved.put(t, iptables.save(family, t));
       }
-      existing = IptablesRenderer.Existing.fromSave(saved);
+      existing = IptablesRenderer.Existing.fromSave(saved, reserved);
     }
     List<IpvsPlan.PortRules> ports = plan.ports().stream().filter(p -> p.family() == family).toList();
     List<Ip> nodePorts = plan.nodePortAddresses().getOrDefault(family, List.of());
@@ -351,7 +364,8 @@ public final class IpvsDataplane implements Dataplane {
 
   /**
    * Removes every virtual service (as kube-proxy's IPVS cleanup flushes the table), the dummy link
-   * with its addresses, and every TURNPIKE- chain and hook of both tables. Sysctls stay.
+   * with its addresses, and every TURNPIKE- chain and hook of both tables except the reserved ones
+   * (their owner removes them). Sysctls stay.
    */
   @Override
   public void cleanup() throws DataplaneException {
@@ -367,7 +381,7 @@ public final class IpvsDataplane implements Dataplane {
       for (IpFamily family : families) {
         StringBuilder payload = new StringBuilder();
         for (String table : List.of("filter", "nat")) {
-          payload.append(IptablesDataplane.cleanupPayload(table, iptables.save(family, table)));
+          payload.append(IptablesDataplane.cleanupPayload(table, iptables.save(family, table), reserved));
         }
         if (!payload.isEmpty()) {
           iptables.restore(family, payload.toString(), true);

@@ -5,6 +5,8 @@ import dev.turnpike.api.v1alpha1.DataplaneNode;
 import dev.turnpike.api.v1alpha1.DataplaneNodeStatus;
 import dev.turnpike.dataplane.ServiceKey;
 import dev.turnpike.dataplane.SyncResult;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -14,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
@@ -28,7 +31,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Writes this node's DataplaneNode status, rate limited: at most one write per {@code interval}
  * (with jitter, so thousands of agents started together spread out), except that a transition
- * between healthy and failing is written at once. Writes go through the status subresource with
+ * between healthy and failing is written at once. Conditions ({@link #condition}) are carried in
+ * every status. Writes go through the status subresource with
  * the last known resourceVersion; a conflict re-reads the object and retries once. Writes run on
  * the given executor so the sync loop never waits for the API server.
  */
@@ -46,6 +50,7 @@ public final class StatusReporter implements AutoCloseable {
   private final ScheduledExecutorService executor;
 
   // Guarded by this.
+  private final Map<String, Condition> conditions = new TreeMap<>();
   private DataplaneNodeStatus desired;
   private DataplaneNodeStatus written;
   private Instant nextAllowed = Instant.MIN;
@@ -86,7 +91,28 @@ public final class StatusReporter implements AutoCloseable {
     boolean refused = !result.serviceErrors().isEmpty();
     report(new DataplaneNodeStatus(
         mode, rfc3339(at), result.tablesProgrammed(), result.ruleCount(), result.entryCounts(),
-        refused ? describe(result.serviceErrors()) : "", refused ? rfc3339(at) : null));
+        refused ? describe(result.serviceErrors()) : "", refused ? rfc3339(at) : null, conditions()));
+  }
+
+  /**
+   * Sets the condition of {@code type} (replacing the previous one of that type). Its
+   * lastTransitionTime is {@code at} when the status changes, else the previous one, as the
+   * Kubernetes conventions ask. Written like any other change of the status (rate limited; not a
+   * healthy/failing transition); before the first sync it waits for that sync's status.
+   */
+  public synchronized void condition(String type, boolean ok, String reason, String message, Instant at) {
+    String status = ok ? "True" : "False";
+    Condition previous = conditions.get(type);
+    String since = previous != null && status.equals(previous.getStatus()) ? previous.getLastTransitionTime() : rfc3339(at);
+    conditions.put(type, new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
+        .withLastTransitionTime(since).build());
+    if (desired != null) {
+      report(desired.withConditions(conditions()));
+    }
+  }
+
+  private List<Condition> conditions() {
+    return List.copyOf(conditions.values());
   }
 
   static String describe(Map<ServiceKey, String> serviceErrors) {
@@ -97,10 +123,10 @@ public final class StatusReporter implements AutoCloseable {
 
   /** Fail-static: the counts of the last success stay, since those rules are still programmed. */
   public synchronized void failed(String error, Instant at) {
-    DataplaneNodeStatus base = desired != null ? desired : new DataplaneNodeStatus(mode, null, 0, 0L, null, "", null);
+    DataplaneNodeStatus base = desired != null ? desired : new DataplaneNodeStatus(mode, null, 0, 0L, null, "", null, null);
     report(new DataplaneNodeStatus(
         mode, base.lastSuccessfulSyncTime(), base.tablesProgrammed(), base.ruleCount(), base.entryCounts(),
-        error, rfc3339(at)));
+        error, rfc3339(at), conditions()));
   }
 
   private void report(DataplaneNodeStatus status) {

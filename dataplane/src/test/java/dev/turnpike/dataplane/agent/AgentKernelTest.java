@@ -10,8 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.turnpike.api.v1alpha1.DataplaneNode;
 import dev.turnpike.api.v1alpha1.ForwardingTable;
 import dev.turnpike.dataplane.Dataplane;
+import dev.turnpike.dataplane.iptables.ExecIptables;
 import dev.turnpike.dataplane.iptables.ProcessExec;
 import dev.turnpike.dataplane.status.MockApi;
+import dev.turnpike.dataplane.testing.EgressChains;
+import dev.turnpike.net.IpFamily;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -137,7 +140,7 @@ class AgentKernelTest {
   }
 
   @Test
-  void egressSnatSurvivesTheBackendsFullSyncsAndCleanupRemovesBoth() throws Exception {
+  void egressSnatSurvivesTheBackendsFullSyncsAndRestartsAndCleanupRemovesBoth() throws Exception {
     DefaultDataplaneFactory factory = new DefaultDataplaneFactory(ProcessExec.inNetns(netns));
     NodeNatFactory natFactory =
         new DefaultNodeNatFactory(ProcessExec.inNetns(netns), Optional.of(Path.of("/var/run/netns", netns)));
@@ -151,25 +154,41 @@ class AgentKernelTest {
     ft.setMetadata(new ObjectMetaBuilder().withNamespace("shop").withName("web").build());
     ft.setSpec(clusterIp("shop", "web", "10.96.0.10", backend("10.244.1.5", NODE)));
     client.resource(ft).create();
+    // What a version before the rename of the chains left: the first apply replaces it.
+    ExecIptables.detect(ProcessExec.inNetns(netns)).restore(IpFamily.IPv4, EgressChains.LEGACY, true);
+    assertTrue(saved().contains("-j TP-EGRESS"), saved());
 
     NodeNat nat = natFactory.create(config);
     assertTrue(nat.conntrack().isPresent(), "ctnetlink opened in the namespace");
     agent = new Agent(config, client, factory.create(config), nat, Clock.systemUTC());
     agent.start(WAIT);
-    await().atMost(WAIT).until(() -> saved().contains("-A TP-EGRESS -s 10.244.0.0/16 -j TP-EGRESS-POD")
+    await().atMost(WAIT).until(() -> saved().contains("-A TURNPIKE-EGRESS -s 10.244.0.0/16 -j TURNPIKE-EGRESS-POD")
         && saved().contains("10.96.0.10/32"));
-    // The backend's full syncs (every second here) delete TURNPIKE- chains they did not write;
-    // the egress chains are outside that prefix and survive them.
+    await().atMost(WAIT).until(() -> !saved().contains("TP-EGRESS"));
+    // The backend's full syncs (every second here) delete TURNPIKE- chains they did not write,
+    // except the reserved egress chains.
     var fullSyncs = agent.metrics().registry().find("turnpike.sync.full.proxy.rules.duration").timer();
     await().atMost(WAIT).until(() -> fullSyncs.count() >= 3);
     String rules = saved();
-    assertTrue(rules.contains("-A TP-EGRESS-POD -j MASQUERADE --random-fully"), rules);
-    assertEquals(1, rules.lines().filter(l -> l.contains("-j TP-EGRESS") && l.startsWith("-A POSTROUTING")).count(),
-        rules);
+    assertTrue(rules.contains("-A TURNPIKE-EGRESS-POD -j MASQUERADE --random-fully"), rules);
+    assertEquals(1, egressHooks(rules), rules);
+    agent.close();
+
+    // A restart: the new backend's first sync reads iptables-save, where the egress chains are
+    // TURNPIKE- chains it did not write (and POSTROUTING jumps to one).
+    agent = new Agent(config, client, factory.create(config), natFactory.create(config), Clock.systemUTC());
+    agent.start(WAIT);
+    var restartedSyncs = agent.metrics().registry().find("turnpike.sync.full.proxy.rules.duration").timer();
+    await().atMost(WAIT).until(() -> restartedSyncs.count() >= 2);
+    assertEquals(0.0, agent.metrics().registry().find("turnpike.sync.proxy.rules.iptables.restore.failures")
+        .counter().count(), "no failed sync");
+    rules = saved();
+    assertTrue(rules.contains("-A TURNPIKE-EGRESS-POD -j MASQUERADE --random-fully"), rules);
+    assertEquals(1, egressHooks(rules), rules);
 
     client.configMaps().inNamespace("default").withName("turnpike-egress-snat")
         .edit(cm -> new ConfigMapBuilder(cm).addToData("snatAddresses", "*=192.0.2.20").build());
-    await().atMost(WAIT).until(() -> saved().contains("-A TP-EGRESS-POD -j SNAT --to-source 192.0.2.20 --random-fully"));
+    await().atMost(WAIT).until(() -> saved().contains("-A TURNPIKE-EGRESS-POD -j SNAT --to-source 192.0.2.20 --random-fully"));
     agent.close();
     agent = null;
 
@@ -179,5 +198,9 @@ class AgentKernelTest {
     assertEquals(0, code);
     assertFalse(saved().contains("TURNPIKE-"), saved());
     assertFalse(saved().contains("TP-EGRESS"), saved());
+  }
+
+  private static long egressHooks(String saved) {
+    return saved.lines().filter(l -> l.startsWith("-A POSTROUTING") && l.endsWith("-j TURNPIKE-EGRESS")).count();
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.turnpike.dataplane.conntrack.snat.EgressSnat;
 import dev.turnpike.dataplane.iptables.ExecIptables;
 import dev.turnpike.dataplane.iptables.ProcessExec;
+import dev.turnpike.dataplane.testing.EgressChains;
 import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.net.IpFamily;
 import java.net.InetAddress;
@@ -170,16 +171,18 @@ class EgressSnatKernelTest {
     // Six applies so far: the hook is in POSTROUTING once, at the top.
     List<String> postrouting = iptables.save(IpFamily.IPv4, "nat").lines()
         .filter(l -> l.startsWith("-A POSTROUTING")).toList();
-    assertEquals(1, postrouting.stream().filter(l -> l.endsWith("-j TP-EGRESS")).count(), postrouting.toString());
-    assertTrue(postrouting.get(0).endsWith("-j TP-EGRESS"), postrouting.toString());
+    assertEquals(1, postrouting.stream().filter(l -> l.endsWith("-j TURNPIKE-EGRESS")).count(), postrouting.toString());
+    assertTrue(postrouting.get(0).endsWith("-j TURNPIKE-EGRESS"), postrouting.toString());
   }
 
   @Test
   @Order(5)
-  void cleanupRemovesTheRules() throws Exception {
+  void cleanupRemovesTheRulesAndThoseOfVersionsBeforeTheRename() throws Exception {
+    iptables.restore(IpFamily.IPv4, EgressChains.LEGACY.replace("10.244.0.0/16", "10.252.1.0/24"), true);
+    assertTrue(iptables.save(IpFamily.IPv4, "nat").contains("-j TP-EGRESS"));
     snat.cleanup();
     String nat = iptables.save(IpFamily.IPv4, "nat");
-    assertTrue(!nat.contains("TP-EGRESS"), nat);
+    assertTrue(!nat.contains("TURNPIKE-EGRESS") && !nat.contains("TP-EGRESS"), nat);
     assertEquals(CtLab.CLIENT_IP, host(lab.askUdp(CtLab.INTERNET_SERVER)), "no translation left");
   }
 

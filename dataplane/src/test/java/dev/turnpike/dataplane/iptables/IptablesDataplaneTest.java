@@ -10,6 +10,9 @@ import dev.turnpike.dataplane.DataplaneException;
 import dev.turnpike.dataplane.ServiceKey;
 import dev.turnpike.dataplane.SyncRequest;
 import dev.turnpike.dataplane.SyncResult;
+import dev.turnpike.dataplane.conntrack.snat.EgressSnat;
+import dev.turnpike.dataplane.conntrack.snat.EgressSnatRules;
+import dev.turnpike.dataplane.testing.EgressChains;
 import dev.turnpike.dataplane.testing.FakeIptables;
 import dev.turnpike.dataplane.testing.PacketTracer;
 import dev.turnpike.dataplane.testing.PacketTracer.Packet;
@@ -121,6 +124,42 @@ class IptablesDataplaneTest {
         + "-A TURNPIKE-SVC-AAAAAAAAAAAAAAA -j TURNPIKE-SEP-AAAAAAAAAAAAAAA\n-A TURNPIKE-SEP-AAAAAAAAAAAAAAA -j DNAT --to-destination 10.1.1.1:80\nCOMMIT\n");
     sync(Scenario.services(), true);
     assertFalse(fake.dump(V4).contains("AAAAAAAAAAAAAAA"));
+  }
+
+  @Test
+  void aFullSyncFromIptablesSaveKeepsTheReservedEgressChainsAndStillDeletesStaleOnes() throws Exception {
+    EgressSnat snat = EgressChains.applied(fake, false);
+    fake.load(V4, EgressChains.STALE);
+    List<String> egress = EgressChains.lines(fake);
+    assertEquals(1, egress.stream().filter(l -> l.startsWith("-A POSTROUTING")).count(), egress.toString());
+
+    // A fresh backend (an agent restart): its first sync reads iptables-save.
+    IptablesDataplane backend = new IptablesDataplane(fake, (a, i) -> new Exec.Result(0, "", ""), Scenario.config(),
+        List.of(V4), EgressSnatRules.CHAINS);
+    backend.sync(new SyncRequest(Scenario.state(Scenario.services()), Set.of(), true));
+    backend.sync(new SyncRequest(Scenario.state(Scenario.services()), Set.of(), true));
+    assertEquals(egress, EgressChains.lines(fake), "the egress chains, rules and hook are untouched");
+    assertFalse(EgressChains.staleLeft(fake), fake.dump(V4));
+    assertTrue(fake.save(V4, "nat").contains(":TURNPIKE-SERVICES "), "the backend's own chains are there");
+
+    // Its cleanup leaves them to their owner, whose cleanup removes them.
+    backend.cleanup();
+    assertEquals(egress, EgressChains.lines(fake));
+    assertEquals(egress.size(), fake.dump(V4).lines().filter(l -> l.contains("TURNPIKE-")).count(),
+        "only egress SNAT's lines mention TURNPIKE-: " + fake.dump(V4));
+    snat.cleanup();
+    assertFalse(fake.dump(V4).contains("TURNPIKE-"), fake.dump(V4));
+  }
+
+  @Test
+  void withoutTheReservationTheBackendWouldDeleteTheEgressChains() throws Exception {
+    EgressChains.applied(fake, false);
+    // Control: the backend tries to delete TURNPIKE-EGRESS, which POSTROUTING still jumps to.
+    IptablesDataplane unaware = new IptablesDataplane(fake, (a, i) -> new Exec.Result(0, "", ""), Scenario.config(),
+        List.of(V4), ReservedChains.NONE);
+    DataplaneException e = assertThrows(DataplaneException.class,
+        () -> unaware.sync(new SyncRequest(Scenario.state(Scenario.services()), Set.of(), true)));
+    assertTrue(e.getMessage().contains("chain TURNPIKE-EGRESS is still referenced"), e.getMessage());
   }
 
   @Test

@@ -12,13 +12,17 @@ import dev.turnpike.dataplane.NodeContext;
 import dev.turnpike.dataplane.ServiceKey;
 import dev.turnpike.dataplane.SyncRequest;
 import dev.turnpike.dataplane.SyncResult;
+import dev.turnpike.dataplane.conntrack.snat.EgressSnat;
+import dev.turnpike.dataplane.conntrack.snat.EgressSnatRules;
 import dev.turnpike.dataplane.iptables.IptablesConfig;
 import dev.turnpike.dataplane.iptables.IptablesDataplane;
+import dev.turnpike.dataplane.iptables.ReservedChains;
 import dev.turnpike.dataplane.iptables.Specs;
 import dev.turnpike.dataplane.netlink.ipvs.RealServer;
 import dev.turnpike.dataplane.netlink.ipvs.VirtualServer;
 import dev.turnpike.dataplane.netlink.ipvs.VirtualServerKey;
 import dev.turnpike.dataplane.sync.FakeClock;
+import dev.turnpike.dataplane.testing.EgressChains;
 import dev.turnpike.dataplane.testing.FakeIptables;
 import dev.turnpike.net.IpFamily;
 import java.net.InetAddress;
@@ -321,6 +325,40 @@ class IpvsDataplaneTest {
     String dump = iptables.dump(IpFamily.IPv4);
     assertFalse(dump.contains("TURNPIKE"), dump);
     assertTrue(dump.contains("-A INPUT -p tcp --dport 22 -j ACCEPT"), "other rules stay: " + dump);
+  }
+
+  @Test
+  void aFullSyncFromIptablesSaveKeepsTheReservedEgressChainsAndStillDeletesStaleOnes() throws Exception {
+    services.put("web", web().build());
+    EgressSnat snat = EgressChains.applied(iptables, true);
+    iptables.load(IpFamily.IPv4, EgressChains.STALE);
+    List<String> egress = EgressChains.lines(iptables);
+    assertTrue(egress.contains("-A TURNPIKE-EGRESS -m ipvs --ipvs -j RETURN"), egress.toString());
+
+    IpvsDataplane backend = new IpvsDataplane(ipvs, link, sysctl, iptables, IpvsConfig.of(RULES), List.of(IpFamily.IPv4),
+        clock, EgressSnatRules.CHAINS);
+    backend.sync(new SyncRequest(state(services), Set.of(), true));
+    backend.sync(new SyncRequest(state(services), Set.of(), true));
+    assertEquals(egress, EgressChains.lines(iptables), "the egress chains, rules and hook are untouched");
+    assertFalse(EgressChains.staleLeft(iptables), iptables.dump(IpFamily.IPv4));
+    assertTrue(iptables.save(IpFamily.IPv4, "nat").contains(":TURNPIKE-SERVICES "), "the backend's own chains are there");
+
+    backend.cleanup();
+    assertEquals(egress, EgressChains.lines(iptables), "cleanup leaves them to their owner");
+    assertEquals(egress.size(), iptables.dump(IpFamily.IPv4).lines().filter(l -> l.contains("TURNPIKE-")).count(),
+        iptables.dump(IpFamily.IPv4));
+    snat.cleanup();
+    assertFalse(iptables.dump(IpFamily.IPv4).contains("TURNPIKE-"), iptables.dump(IpFamily.IPv4));
+  }
+
+  @Test
+  void withoutTheReservationTheIpvsBackendWouldSilentlyRemoveEgressSnat() throws Exception {
+    services.put("web", web().build());
+    EgressChains.applied(iptables, true);
+    // Control: an unhooked foreign jump and a chain it did not declare are both "stale" to it.
+    new IpvsDataplane(ipvs, link, sysctl, iptables, IpvsConfig.of(RULES), List.of(IpFamily.IPv4), clock,
+        ReservedChains.NONE).sync(new SyncRequest(state(services), Set.of(), true));
+    assertEquals(List.of(), EgressChains.lines(iptables), iptables.dump(IpFamily.IPv4));
   }
 
   @Test

@@ -15,17 +15,12 @@ import dev.turnpike.dataplane.iptables.ExecIptables;
 import dev.turnpike.dataplane.iptables.IptablesConfig;
 import dev.turnpike.dataplane.iptables.KernelLab;
 import dev.turnpike.dataplane.iptables.ProcessExec;
+import dev.turnpike.dataplane.iptables.ReservedChains;
 import dev.turnpike.dataplane.iptables.Specs;
 import dev.turnpike.dataplane.ipvs.IpvsPlan.PlannedService;
-import dev.turnpike.dataplane.netlink.LibC;
-import dev.turnpike.dataplane.netlink.Netlink;
-import dev.turnpike.dataplane.netlink.NetlinkClient;
-import dev.turnpike.dataplane.netlink.NetlinkSocket;
-import dev.turnpike.dataplane.netlink.NetworkNamespace;
 import dev.turnpike.dataplane.netlink.ipvs.RealServer;
 import dev.turnpike.dataplane.netlink.ipvs.VirtualServer;
 import dev.turnpike.dataplane.netlink.ipvs.VirtualServerKey;
-import dev.turnpike.dataplane.netlink.rtnl.RtnlClient;
 import dev.turnpike.net.IpFamily;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -35,7 +30,6 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -103,7 +97,7 @@ class IpvsKernelTest {
   private NetlinkIpvs kernel;
   private String before;
   private final List<Process> echoServers = new ArrayList<>();
-  private final List<AutoCloseable> sockets = new ArrayList<>();
+  private NamespaceIpvs sockets;
   private final Map<String, ForwardingTableSpec> services = new LinkedHashMap<>();
 
   static String whyNot() {
@@ -142,15 +136,10 @@ class IpvsKernelTest {
       lab.in(lab.node, "iptables", "-w", "-t", "nat", "-A", "POSTROUTING", "-s", "10.250.200.0/24", "-j", "MASQUERADE");
       lab.in(lab.node, "iptables", "-w", "-t", "filter", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT");
       before = lab.saveNode();
-      Path ns = Path.of("/var/run/netns", lab.node);
-      NetlinkClient genl = new NetlinkClient(NetworkNamespace.openSocket(LibC.load(), ns, Netlink.NETLINK_GENERIC, NetlinkSocket.Options.defaults()));
-      NetlinkClient route = new NetlinkClient(NetworkNamespace.openSocket(LibC.load(), ns, Netlink.NETLINK_ROUTE, NetlinkSocket.Options.defaults()));
-      sockets.add(genl);
-      sockets.add(route);
-      kernel = new NetlinkIpvs(genl);
+      sockets = NamespaceIpvs.open(Path.of("/var/run/netns", lab.node));
+      kernel = sockets.kernel;
       Exec exec = ProcessExec.inNetns(lab.node);
-      dp = new IpvsDataplane(kernel, new RtnlVipLink(new RtnlClient(route), RtnlVipLink.DEFAULT_NAME), new ExecSysctl(exec),
-          ExecIptables.detect(exec), IpvsConfig.of(RULES), List.of(IpFamily.IPv4), Clock.systemUTC());
+      dp = sockets.dataplane(new ExecSysctl(exec), ExecIptables.detect(exec), IpvsConfig.of(RULES), ReservedChains.NONE);
       services.put("rnd", Specs.service("rnd", "10.250.96.10").backend(P1, PORT, "node-a").backend(P2, PORT, "node-a")
           .backend(P3, PORT, "node-a").build());
       services.put("mg", Specs.service("mg", "10.250.96.20").maglev(4093).backend(P1, PORT, "node-a").backend(P2, PORT, "node-a")
@@ -182,12 +171,8 @@ class IpvsKernelTest {
 
   @AfterAll
   void tearDown() {
-    for (AutoCloseable c : sockets) {
-      try {
-        c.close();
-      } catch (Exception e) {
-        // best effort
-      }
+    if (sockets != null) {
+      sockets.close();
     }
     echoServers.forEach(Process::destroyForcibly);
     if (lab != null) {

@@ -9,6 +9,8 @@ import dev.turnpike.api.v1alpha1.DataplaneNode;
 import dev.turnpike.api.v1alpha1.DataplaneNodeStatus;
 import dev.turnpike.dataplane.ServiceKey;
 import dev.turnpike.dataplane.SyncResult;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -16,6 +18,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Executors;
@@ -66,7 +69,7 @@ class StatusReporterTest {
     r.succeeded(result(3), T0);
     await().atMost(Duration.ofSeconds(10)).until(() -> statusOf("n-create") != null);
     assertEquals(
-        new DataplaneNodeStatus(DataplaneMode.IPTABLES, "2026-01-01T00:00:00Z", 3, 30L, Map.of("nat", 24L), "", null),
+        new DataplaneNodeStatus(DataplaneMode.IPTABLES, "2026-01-01T00:00:00Z", 3, 30L, Map.of("nat", 24L), "", null, null),
         statusOf("n-create"));
     DataplaneNode n = client.resources(DataplaneNode.class).withName("n-create").get();
     assertEquals("Node", n.getMetadata().getOwnerReferences().get(0).getKind());
@@ -122,6 +125,44 @@ class StatusReporterTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> statusOf("n-refused") != null);
     assertEquals("1 Service(s) not programmed: ns/big: maglev table size 65521 exceeds 16381",
         statusOf("n-refused").lastError());
+  }
+
+  @Test
+  void conditionsWaitForTheFirstSyncAndAreCarriedAcrossReportsWithTheirTransitionTime() throws Exception {
+    String type = DataplaneNodeStatus.EGRESS_SNAT_CONFIG_VALID;
+    StatusReporter r = reporter("n-cond", Duration.ofMillis(200));
+    r.condition(type, false, DataplaneNodeStatus.REASON_INVALID, "bad key", T0);
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> statusOf("n-cond") == null);
+
+    r.succeeded(result(1), T0.plusSeconds(1));
+    await().atMost(Duration.ofSeconds(10)).until(() -> statusOf("n-cond") != null);
+    assertEquals(List.of(condition(type, "False", DataplaneNodeStatus.REASON_INVALID, "bad key", T0)),
+        statusOf("n-cond").conditions());
+
+    // Same status, other message: the transition time stays.
+    r.condition(type, false, DataplaneNodeStatus.REASON_INVALID, "bad value", T0.plusSeconds(10));
+    await().atMost(Duration.ofSeconds(10)).until(() -> "bad value".equals(statusOf("n-cond").conditions().get(0).getMessage()));
+    assertEquals("2026-01-01T00:00:00Z", statusOf("n-cond").conditions().get(0).getLastTransitionTime());
+
+    r.failed("boom", T0.plusSeconds(11));
+    await().atMost(Duration.ofSeconds(10)).until(() -> "boom".equals(statusOf("n-cond").lastError()));
+    assertEquals("bad value", statusOf("n-cond").conditions().get(0).getMessage(), "a failure keeps the conditions");
+
+    r.condition(type, true, DataplaneNodeStatus.REASON_VALID, "ok", T0.plusSeconds(20));
+    r.succeeded(result(2), T0.plusSeconds(21));
+    await().atMost(Duration.ofSeconds(10)).until(() -> statusOf("n-cond").tablesProgrammed() == 2
+        && "True".equals(statusOf("n-cond").conditions().get(0).getStatus()));
+    assertEquals(List.of(condition(type, "True", DataplaneNodeStatus.REASON_VALID, "ok", T0.plusSeconds(20))),
+        statusOf("n-cond").conditions());
+    long writes = api.count("PUT", MockApi.statusPath("n-cond"));
+    r.condition(type, true, DataplaneNodeStatus.REASON_VALID, "ok", T0.plusSeconds(30));
+    await().during(Duration.ofMillis(600)).atMost(Duration.ofSeconds(5))
+        .until(() -> api.count("PUT", MockApi.statusPath("n-cond")) == writes);
+  }
+
+  private static Condition condition(String type, String status, String reason, String message, Instant since) {
+    return new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
+        .withLastTransitionTime(StatusReporter.rfc3339(since)).build();
   }
 
   @Test

@@ -52,12 +52,7 @@ public final class EgressSnat {
    */
   public synchronized Applied apply(EgressSnatConfig config) throws IptablesException, ConntrackException {
     for (IpFamily f : families) {
-      String payload = EgressSnatRules.render(config, f, ipvsConnections);
-      if (!iptables.save(f, "nat").contains(EgressSnatRules.HOOK)) {
-        payload = payload.replace("COMMIT\n",
-            EgressSnatRules.HOOK.replaceFirst("^-A POSTROUTING", "-I POSTROUTING 1") + "\nCOMMIT\n");
-      }
-      iptables.restore(f, payload, true);
+      iptables.restore(f, EgressSnatRules.applyPayload(config, f, ipvsConnections, iptables.save(f, "nat")), true);
     }
     EgressSnatConfig previous = current;
     if (config.equals(previous)) {
@@ -73,12 +68,15 @@ public final class EgressSnat {
     return new Applied(families.size(), deleted);
   }
 
-  /** Removes the hook and the chains; leaves conntrack alone. */
+  /**
+   * Removes the hook and the chains, and those an earlier version left under the legacy names
+   * ({@link EgressSnatRules#LEGACY_CHAINS}); leaves conntrack alone.
+   */
   public synchronized void cleanup() throws IptablesException {
     for (IpFamily f : families) {
-      String save = iptables.save(f, "nat");
-      if (save.contains(":" + EgressSnatRules.CHAIN + " ") || save.contains(EgressSnatRules.HOOK)) {
-        iptables.restore(f, EgressSnatRules.removal(save.contains(EgressSnatRules.HOOK)), true);
+      String removal = EgressSnatRules.removal(iptables.save(f, "nat"));
+      if (!removal.isEmpty()) {
+        iptables.restore(f, removal, true);
       }
     }
     current = null;

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.turnpike.dataplane.conntrack.ConntrackEntry;
 import dev.turnpike.dataplane.conntrack.FakeConntrack;
 import dev.turnpike.dataplane.conntrack.Tuple;
+import dev.turnpike.dataplane.iptables.ChainNames;
+import dev.turnpike.dataplane.iptables.ReservedChains;
+import dev.turnpike.dataplane.testing.EgressChains;
 import dev.turnpike.dataplane.testing.FakeIptables;
 import dev.turnpike.egress.EgressSnatConfig;
 import dev.turnpike.net.IpFamily;
@@ -46,23 +49,23 @@ class EgressSnatTest {
   void rulesForMasqueradeAndForAFixedAddress() {
     assertEquals("""
         *nat
-        :TP-EGRESS - [0:0]
-        :TP-EGRESS-POD - [0:0]
-        -A TP-EGRESS -m conntrack --ctstate DNAT -j RETURN
-        -A TP-EGRESS -s 10.244.0.0/16 -j TP-EGRESS-POD
-        -A TP-EGRESS-POD -d 10.244.0.0/16 -j RETURN
-        -A TP-EGRESS-POD -d 10.0.0.0/8 -j RETURN
-        -A TP-EGRESS-POD -d 172.16.0.0/12 -j RETURN
-        -A TP-EGRESS-POD -d 192.168.0.0/16 -j RETURN
-        -A TP-EGRESS-POD -d 169.254.0.0/16 -j RETURN
-        -A TP-EGRESS-POD -j CONNMARK --set-xmark 0x100000/0x100000
-        -A TP-EGRESS-POD -j MASQUERADE --random-fully
+        :TURNPIKE-EGRESS - [0:0]
+        :TURNPIKE-EGRESS-POD - [0:0]
+        -A TURNPIKE-EGRESS -m conntrack --ctstate DNAT -j RETURN
+        -A TURNPIKE-EGRESS -s 10.244.0.0/16 -j TURNPIKE-EGRESS-POD
+        -A TURNPIKE-EGRESS-POD -d 10.244.0.0/16 -j RETURN
+        -A TURNPIKE-EGRESS-POD -d 10.0.0.0/8 -j RETURN
+        -A TURNPIKE-EGRESS-POD -d 172.16.0.0/12 -j RETURN
+        -A TURNPIKE-EGRESS-POD -d 192.168.0.0/16 -j RETURN
+        -A TURNPIKE-EGRESS-POD -d 169.254.0.0/16 -j RETURN
+        -A TURNPIKE-EGRESS-POD -j CONNMARK --set-xmark 0x100000/0x100000
+        -A TURNPIKE-EGRESS-POD -j MASQUERADE --random-fully
         COMMIT
         """, EgressSnatRules.render(BASE, IpFamily.IPv4));
     String v6 = EgressSnatRules.render(BASE.withSnatAddress("2001:db8::1"), IpFamily.IPv6);
-    assertTrue(v6.contains("-A TP-EGRESS -s fd00:244::/56 -j TP-EGRESS-POD\n"), v6);
-    assertTrue(v6.contains("-A TP-EGRESS-POD -d fc00::/7 -j RETURN\n"), v6);
-    assertTrue(v6.contains("-A TP-EGRESS-POD -j SNAT --to-source 2001:db8::1 --random-fully\n"), v6);
+    assertTrue(v6.contains("-A TURNPIKE-EGRESS -s fd00:244::/56 -j TURNPIKE-EGRESS-POD\n"), v6);
+    assertTrue(v6.contains("-A TURNPIKE-EGRESS-POD -d fc00::/7 -j RETURN\n"), v6);
+    assertTrue(v6.contains("-A TURNPIKE-EGRESS-POD -j SNAT --to-source 2001:db8::1 --random-fully\n"), v6);
     assertFalse(v6.contains("10.0.0.0/8"));
   }
 
@@ -104,7 +107,48 @@ class EgressSnatTest {
     assertEquals(first, ipt.dump(IpFamily.IPv4));
     assertEquals(1, first.lines().filter(l -> l.startsWith("-A POSTROUTING")).count(), first);
     snat.cleanup();
-    assertFalse(ipt.dump(IpFamily.IPv4).contains("TP-EGRESS"), ipt.dump(IpFamily.IPv4));
+    assertFalse(ipt.dump(IpFamily.IPv4).contains("TURNPIKE-EGRESS"), ipt.dump(IpFamily.IPv4));
+  }
+
+  @Test
+  void chainNamesAreTurnpikeChainsReservedFromTheBackends() {
+    for (String c : List.of(EgressSnatRules.CHAIN, EgressSnatRules.POD_CHAIN)) {
+      assertTrue(c.startsWith(ChainNames.PREFIX) && c.length() <= 28, c);
+      assertTrue(EgressSnatRules.CHAINS.contains("nat", c), c);
+    }
+    assertFalse(EgressSnatRules.CHAINS.contains("filter", EgressSnatRules.CHAIN));
+    assertEquals(EgressSnatRules.CHAINS, dev.turnpike.dataplane.agent.DefaultDataplaneFactory.RESERVED,
+        "the agent's backends are told");
+    assertThrows(IllegalArgumentException.class, () -> ReservedChains.of("nat", "TP-EGRESS"));
+    assertThrows(IllegalArgumentException.class, () -> ReservedChains.of("nat", "TURNPIKE-" + "X".repeat(20)));
+  }
+
+  @Test
+  void applyReplacesTheChainsOfVersionsBeforeTheRenameAndCleanupRemovesBoth() throws Exception {
+    FakeIptables ipt = new FakeIptables();
+    ipt.load(IpFamily.IPv4, "*nat\n-A POSTROUTING -s 10.99.0.0/16 -j MASQUERADE\nCOMMIT\n");
+    String foreign = ipt.dump(IpFamily.IPv4);
+    ipt.load(IpFamily.IPv4, EgressChains.LEGACY);
+    EgressSnat snat = new EgressSnat(ipt, new FakeConntrack(), List.of(IpFamily.IPv4));
+    snat.apply(BASE);
+    String dump = ipt.dump(IpFamily.IPv4);
+    assertFalse(dump.contains("TP-EGRESS"), "an upgrade leaves nothing behind: " + dump);
+    List<String> postrouting = dump.lines().filter(l -> l.startsWith("-A POSTROUTING")).toList();
+    assertEquals(List.of(EgressSnatRules.HOOK, "-A POSTROUTING -s 10.99.0.0/16 -j MASQUERADE"), postrouting);
+    snat.apply(BASE);
+    assertEquals(dump, ipt.dump(IpFamily.IPv4), "idempotent");
+
+    // Leftovers of both generations (legacy chains put back after the upgrade): cleanup takes all.
+    ipt.load(IpFamily.IPv4, EgressChains.LEGACY);
+    snat.cleanup();
+    assertEquals(foreign, ipt.dump(IpFamily.IPv4));
+    // Only legacy ones, and then nothing at all: cleanup restores nothing.
+    ipt.load(IpFamily.IPv4, EgressChains.LEGACY);
+    snat.cleanup();
+    assertEquals(foreign, ipt.dump(IpFamily.IPv4));
+    int restores = ipt.restores();
+    snat.cleanup();
+    assertEquals(restores, ipt.restores(), "nothing to remove, nothing restored");
   }
 
   @Test
@@ -153,14 +197,14 @@ class EgressSnatTest {
   void ipvsModeLeavesIpvsConnectionsToTheServicePath() throws Exception {
     String ipvs = EgressSnatRules.render(BASE, IpFamily.IPv4, true);
     assertTrue(ipvs.contains("""
-        -A TP-EGRESS -m conntrack --ctstate DNAT -j RETURN
-        -A TP-EGRESS -m ipvs --ipvs -j RETURN
-        -A TP-EGRESS -s 10.244.0.0/16 -j TP-EGRESS-POD
+        -A TURNPIKE-EGRESS -m conntrack --ctstate DNAT -j RETURN
+        -A TURNPIKE-EGRESS -m ipvs --ipvs -j RETURN
+        -A TURNPIKE-EGRESS -s 10.244.0.0/16 -j TURNPIKE-EGRESS-POD
         """), ipvs);
     assertFalse(EgressSnatRules.render(BASE, IpFamily.IPv4).contains("-m ipvs"), "xt_ipvs only in IPVS mode");
     FakeIptables ipt = new FakeIptables();
     new EgressSnat(ipt, new FakeConntrack(), List.of(IpFamily.IPv4), true).apply(BASE);
-    assertTrue(ipt.dump(IpFamily.IPv4).contains("-A TP-EGRESS -m ipvs --ipvs -j RETURN"), ipt.dump(IpFamily.IPv4));
+    assertTrue(ipt.dump(IpFamily.IPv4).contains("-A TURNPIKE-EGRESS -m ipvs --ipvs -j RETURN"), ipt.dump(IpFamily.IPv4));
 
     // An IPVS connection: reply tuple rewritten to the real server, no IPS_DST_NAT, and the
     // masquerade may have marked it. Never a candidate, whatever the change.
