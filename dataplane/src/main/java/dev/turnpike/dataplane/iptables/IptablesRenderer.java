@@ -356,6 +356,10 @@ public final class IptablesRenderer {
     Set<String> staleFilter = new TreeSet<>(existing.chains().getOrDefault("filter", Set.of()));
     staleFilter.removeAll(filter.declared);
     staleFilter.forEach(filter::delete);
+    // A rule in another chain (a hook an earlier version placed) still jumping to a stale chain
+    // would make its deletion fail, and with it every sync: delete such rules first.
+    unhookStale(nat, staleNat, existing.hookRules().getOrDefault("nat", List.of()));
+    unhookStale(filter, staleFilter, existing.hookRules().getOrDefault("filter", List.of()));
 
     for (int i = Hooks.ALL.size() - 1; i >= 0; i--) {
       Hooks.Hook h = Hooks.ALL.get(i);
@@ -1032,6 +1036,15 @@ public final class IptablesRenderer {
     return java.util.Arrays.compareUnsigned(a.bytes(), b.bytes());
   }
 
+  private static void unhookStale(Table table, Set<String> stale, List<String> hookRules) {
+    for (String rule : hookRules) {
+      List<String> args = RestoreText.tokenize(rule, 0);
+      if (stale.contains(targetOf(args))) {
+        table.unhook(rule);
+      }
+    }
+  }
+
   static String targetOf(List<String> args) {
     for (int i = 0; i + 1 < args.size(); i++) {
       if (args.get(i).equals("-j") || args.get(i).equals("-g")) {
@@ -1053,6 +1066,7 @@ public final class IptablesRenderer {
     final Set<String> declared = new LinkedHashSet<>();
     final List<String> deleted = new ArrayList<>();
     final List<String> hooks = new ArrayList<>();
+    final List<String> unhooks = new ArrayList<>();
     final Map<String, List<String>> chainRules = new LinkedHashMap<>();
     /** Chains owned by one Service (rewritten only when it changed). */
     final Set<String> serviceChains = new HashSet<>();
@@ -1142,6 +1156,11 @@ public final class IptablesRenderer {
       hooks.add("-I " + h.builtin() + " 1 " + h.rule());
     }
 
+    /** Deletes a saved rule ("CHAIN args…") of another chain; written before the hooks. */
+    void unhook(String savedRule) {
+      unhooks.add("-D " + savedRule);
+    }
+
     /**
      * Appends the payload: head (declarations, hooks), the Service chains' text, the shared chains.
      * Chains are declared in name order. libiptc keeps its chains in a sorted list that it walks to
@@ -1162,6 +1181,9 @@ public final class IptablesRenderer {
       Arrays.sort(chains);
       for (String c : chains) {
         sb.append(':').append(c).append(" - [0:0]\n");
+      }
+      for (String h : unhooks) {
+        sb.append(h).append('\n');
       }
       for (String h : hooks) {
         sb.append(h).append('\n');
