@@ -6,8 +6,9 @@
 # IPTABLES_MODE=nft leaves the variant to detection; HARNESS_JAVA_OPTS=-Dhistogram=true adds a class histogram.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -ntp -q -o -pl crds,dataplane -am install -DskipTests
-mvn -B -ntp -q -o -pl dataplane test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
+# package, not install: the shared local repository is left alone (the reactor resolves crds).
+mvn -B -ntp -q -o -pl crds,dataplane -am package -DskipTests
+mvn -B -ntp -q -o -pl crds,dataplane -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
 ns="tp-rss-$$"
 ip netns add "$ns"
 trap 'ip netns del "$ns"' EXIT

@@ -59,12 +59,11 @@ public final class IptablesRenderer {
   private final List<IpAddresses.Cidr> clusterCidrs;
   // Per-render state; a renderer serves one sync loop and is not thread-safe.
   private boolean largeCluster;
-  /** Chain names by kind+input, since the last full render and before it: hashing 100k names costs. */
-  private Map<String, String> names = new HashMap<>();
-  private Map<String, String> oldNames = new HashMap<>();
   private final Map<Integer, String[]> probabilityText = new HashMap<>();
+  /** The last render's plans; they hold the chain names (hashing 100k names costs), no separate name cache. */
   private final Map<IpFamily, Map<ServiceKey, Planned>> planned = new java.util.EnumMap<>(IpFamily.class);
   private final Map<IpFamily, NodeContext> plannedNode = new java.util.EnumMap<>(IpFamily.class);
+  private final Map<IpFamily, Boolean> plannedLargeCluster = new java.util.EnumMap<>(IpFamily.class);
 
   public IptablesRenderer(IptablesConfig config) {
     this.config = Objects.requireNonNull(config);
@@ -206,12 +205,6 @@ public final class IptablesRenderer {
     largeCluster = endpoints > LARGE_CLUSTER_ENDPOINTS;
     // Unchanged Services keep their text from the previous render; a mode change rewrites all.
     boolean full = changed == null || previous == null || previous.largeCluster() != largeCluster;
-    if (full) {
-      // A full render asks for every name: what it does not ask for is gone. A partial render
-      // only adds names (those of changed Services) until the next full one.
-      oldNames = names;
-      names = new HashMap<>(oldNames.size() * 2);
-    }
     NodeContext node = state.node();
     Table filter = new Table("filter");
     Table nat = new Table("nat");
@@ -224,17 +217,19 @@ public final class IptablesRenderer {
     Map<String, Integer> noLocal = new TreeMap<>(Map.of("internal", 0, "external", 0));
     int programmed = 0;
 
-    // A partial sync reuses the plans of unchanged Services (same spec object, same node): at
-    // 10k Services categorising every endpoint again is most of a partial render.
+    // A sync, full or partial, reuses the plans of unchanged Services (same spec object, same
+    // node, same comment mode; a plan is a function of these): at 10k Services categorising every
+    // endpoint again is most of a partial render, and the plans hold the chain names.
     Map<ServiceKey, Planned> reusable =
-        !full && node.equals(plannedNode.get(family)) ? planned.getOrDefault(family, Map.of()) : Map.of();
+        node.equals(plannedNode.get(family)) && Boolean.valueOf(largeCluster).equals(plannedLargeCluster.get(family))
+            ? planned.getOrDefault(family, Map.of()) : Map.of();
     Map<ServiceKey, Planned> plannedNow = new HashMap<>();
     for (var e : state.tables().entrySet()) {
       ServiceKey key = e.getKey();
       ForwardingTableSpec spec = e.getValue();
       boolean rewrite = full || changed.contains(key);
       ServiceOut out = new ServiceOut(rewrite ? nat : null);
-      Planned planned = rewrite ? null : reusable.get(key);
+      Planned planned = reusable.get(key);
       if (planned == null || planned.spec() != spec) {
         planned = plan(key, spec, family, node);
       }
@@ -355,6 +350,7 @@ public final class IptablesRenderer {
 
     planned.put(family, plannedNow);
     plannedNode.put(family, node);
+    plannedLargeCluster.put(family, largeCluster);
     Map<String, Long> counts = new TreeMap<>();
     long serviceRules = services.values().stream().mapToLong(ServiceChains::rules).sum();
     counts.put("filter", (long) filter.rules);
@@ -365,9 +361,6 @@ public final class IptablesRenderer {
       // stay out of the payload: a partial restore is then proportional to the change.
       filter.omitUnchanged(previous.sharedChains().getOrDefault("filter", Map.of()));
       nat.omitUnchanged(previous.sharedChains().getOrDefault("nat", Map.of()));
-    }
-    if (full) {
-      oldNames = Map.of(); // only this render's lookups needed the previous names
     }
     List<CharSequence> parts = new ArrayList<>();
     filter.write(parts);
@@ -409,6 +402,8 @@ public final class IptablesRenderer {
     int maglevSize;
     long hmarkRnd;
     String maglevError;
+    /** The Maglev group chains of the SVC and SVL chains, named once. */
+    Map<String, List<String>> groups;
 
     PortPlan(ServiceKey key, ForwardingTableSpec spec, Frontend f, IpAddresses.Ip clusterIp) {
       this.spec = spec;
@@ -431,6 +426,13 @@ public final class IptablesRenderer {
     String endpoint(Backend b) {
       int port = b.portFor(frontend.name());
       return b.address().indexOf(':') >= 0 ? "[" + b.address() + "]:" + port : b.address() + ":" + port;
+    }
+
+    List<String> groupChains(String chain, int[] table) {
+      if (groups == null) {
+        groups = new HashMap<>(4);
+      }
+      return groups.computeIfAbsent(chain, c -> IptablesRenderer.this.groupChains(c, table));
     }
 
     List<String> chainNames() {
@@ -870,8 +872,9 @@ public final class IptablesRenderer {
     out.add(chain, note(p.portName + " maglev slot") + "-j HMARK --hmark-tuple src,dst,sport,dport,proto --hmark-mod " + m
         + " --hmark-offset 0 --hmark-rnd 0x" + String.format(Locale.ROOT, "%08x", p.hmarkRnd));
     String groupMask = "0x" + Integer.toHexString(~((1 << k) - 1));
+    List<String> groups = p.groupChains(chain, table);
     for (int g = 0; g * (1 << k) < m; g++) {
-      String gc = groupChain(chain, g);
+      String gc = groups.get(g);
       out.declare(gc);
       out.add(chain, "-m mark --mark 0x" + Integer.toHexString(g << k) + "/" + groupMask + " -j " + gc);
       for (int s = g << k; s < Math.min(m, (g + 1) << k); s++) {
@@ -921,16 +924,7 @@ public final class IptablesRenderer {
   }
 
   private String name(Kind kind, String input) {
-    String key = kind.name() + input;
-    String n = names.get(key);
-    if (n == null) {
-      n = oldNames.get(key);
-      if (n == null) {
-        n = ChainNames.of(kind, input);
-      }
-      names.put(key, n);
-    }
-    return n;
+    return ChainNames.of(kind, input);
   }
 
   /** A rule's comment and a space, or nothing in large-cluster mode. */

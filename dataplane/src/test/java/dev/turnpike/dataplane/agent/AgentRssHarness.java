@@ -170,7 +170,7 @@ public final class AgentRssHarness {
 
   static void report(String when, Process agent) throws Exception {
     String status = Files.readString(Path.of("/proc/" + agent.pid() + "/status"));
-    String rss = status.lines().filter(l -> l.startsWith("VmRSS") || l.startsWith("VmHWM")).map(l -> l.replaceAll("\\s+", " ")).reduce((a, b) -> a + ", " + b).orElse("?");
+    String rss = status.lines().filter(l -> l.startsWith("VmRSS") || l.startsWith("VmHWM") || l.startsWith("RssAnon") || l.startsWith("RssFile")).map(l -> l.replaceAll("\\s+", " ")).reduce((a, b) -> a + ", " + b).orElse("?");
     // The agent exports no JVM metrics; jcmd reads the heap (same user, any namespace).
     Process jcmd = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "GC.heap_info").redirectErrorStream(true).start();
     String heap = new String(jcmd.getInputStream().readAllBytes()).lines()
@@ -178,5 +178,16 @@ public final class AgentRssHarness {
         .reduce((a, b) -> a + "; " + b).orElse("?");
     jcmd.waitFor();
     System.out.printf("%s: %s; %s%n", when, rss, heap);
+    if (Boolean.getBoolean("nmt")) {
+      // Where the rest goes (the agent needs -XX:NativeMemoryTracking=summary): committed KB per category.
+      Process nmt = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "VM.native_memory", "summary")
+          .redirectErrorStream(true).start();
+      String summary = new String(nmt.getInputStream().readAllBytes()).lines()
+          .filter(l -> l.matches("^(Total:|-\\s+\\S).*reserved=\\d+KB, committed=\\d+KB.*"))
+          .map(l -> l.replaceAll("^-?\\s*([^(:]*?):? *\\(?reserved=\\d+KB, committed=(\\d+)KB.*", "$1 $2 KB"))
+          .reduce((a, b) -> a + "; " + b).orElse("?");
+      nmt.waitFor();
+      System.out.printf("%s, NMT committed: %s%n", when, summary);
+    }
   }
 }
