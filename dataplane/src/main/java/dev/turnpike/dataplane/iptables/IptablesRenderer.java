@@ -138,11 +138,36 @@ public final class IptablesRenderer {
      * that jumps to them fails and the sync after it reads iptables-save again).
      */
     public static Existing fromPrevious(Rendered previous) {
-      Set<String> nat = new HashSet<>(previous.dispatchChains());
-      previous.services().values().forEach(s -> nat.addAll(s.chains()));
+      Set<String> nat = new PreviousChains(previous);
       Set<String> hooks = new HashSet<>();
       Hooks.ALL.forEach(h -> hooks.add(h.table() + "/" + h.builtin() + ">" + h.target()));
       return new Existing(Map.of("nat", nat), hooks, Map.of());
+    }
+  }
+
+  /**
+   * The nat chains a render left, as a view of it (no copy of 100k names at 10k Services): its
+   * dispatch chains, then each Service's. Names are unique across them by construction. Iterating
+   * is what renders do; {@code contains} is linear.
+   */
+  private static final class PreviousChains extends java.util.AbstractSet<String> {
+    private final Rendered previous;
+
+    PreviousChains(Rendered previous) {
+      this.previous = previous;
+    }
+
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return java.util.stream.Stream.concat(
+              previous.dispatchChains().stream(),
+              previous.services().values().stream().flatMap(s -> s.chains().stream()))
+          .iterator();
+    }
+
+    @Override
+    public int size() {
+      return previous.dispatchChains().size() + previous.services().values().stream().mapToInt(s -> s.chains().size()).sum();
     }
   }
 
@@ -309,21 +334,28 @@ public final class IptablesRenderer {
 
     // Chains that existed and are gone now: flush and delete them.
     // A partial render rewrote only the changed Services, so only their old chains can be stale.
-    Set<String> staleNat = new TreeSet<>(existing.chains().getOrDefault("nat", Set.of()));
+    // Only chains not declared now are collected: a full render would otherwise hold every old
+    // name (100k at 10k Services) once more.
+    Set<String> staleNat = new TreeSet<>();
+    java.util.function.Consumer<String> stale = c -> {
+      if (!nat.declared.contains(c)) {
+        staleNat.add(c);
+      }
+    };
+    existing.chains().getOrDefault("nat", Set.of()).forEach(stale);
     if (previous != null) {
-      staleNat.addAll(previous.dispatchChains());
+      previous.dispatchChains().forEach(stale);
       if (full) {
-        previous.services().values().forEach(s -> staleNat.addAll(s.chains()));
+        previous.services().values().forEach(s -> s.chains().forEach(stale));
       } else {
         for (ServiceKey k : changed) {
           ServiceChains old = previous.services().get(k);
           if (old != null) {
-            staleNat.addAll(old.chains());
+            old.chains().forEach(stale);
           }
         }
       }
     }
-    staleNat.removeAll(nat.declared);
     if (full) {
       services.values().forEach(s -> staleNat.removeAll(s.chains()));
     } else {
@@ -506,7 +538,7 @@ public final class IptablesRenderer {
     if (error == null) {
       plans.forEach(p -> dispatch(p, shared));
     }
-    return new Planned(spec, List.copyOf(plans), error, shared);
+    return new Planned(spec, List.copyOf(plans), error, shared.trim());
   }
 
   private PortPlan plan(ServiceKey key, ForwardingTableSpec spec, Frontend f, IpFamily family, NodeContext node) {
@@ -691,13 +723,23 @@ public final class IptablesRenderer {
    * with its plan: a partial render reuses them for unchanged Services instead of rendering again.
    */
   private static final class Contribution {
-    final List<IpAddresses.Ip> natIps = new ArrayList<>();
-    final List<String> natRules = new ArrayList<>();
-    final List<String> nodePorts = new ArrayList<>();
-    final List<String> filterChains = new ArrayList<>();
-    final List<String> filterRules = new ArrayList<>();
+    List<IpAddresses.Ip> natIps = new ArrayList<>();
+    List<String> natRules = new ArrayList<>();
+    List<String> nodePorts = new ArrayList<>();
+    List<String> filterChains = new ArrayList<>();
+    List<String> filterRules = new ArrayList<>();
     int noLocalInternal;
     int noLocalExternal;
+
+    /** Done collecting: compact copies (most lists hold no or one rule, and a plan is kept per Service and family). */
+    Contribution trim() {
+      natIps = List.copyOf(natIps);
+      natRules = List.copyOf(natRules);
+      nodePorts = List.copyOf(nodePorts);
+      filterChains = List.copyOf(filterChains);
+      filterRules = List.copyOf(filterRules);
+      return this;
+    }
 
     void nat(IpAddresses.Ip ip, String rule) {
       natIps.add(ip);
@@ -1030,13 +1072,14 @@ public final class IptablesRenderer {
     final Set<String> declared = new LinkedHashSet<>();
     final List<String> deleted = new ArrayList<>();
     final List<String> hooks = new ArrayList<>();
+    /** The chains not owned by one Service (a Service's chains go to serviceText, never here). */
     final Map<String, List<String>> chainRules = new LinkedHashMap<>();
-    /** Chains owned by one Service (rewritten only when it changed). */
-    final Set<String> serviceChains = new HashSet<>();
     /** filter NODEPORTS: Services with the same health check node port share its accept rule. */
     final Set<String> healthChecks = new HashSet<>();
     /** The Service chains' rules, already as payload lines (written before the shared chains'). */
     final List<CharSequence> serviceText = new ArrayList<>();
+    /** The last piece of serviceText, while it is filled. */
+    private StringBuilder filling;
     long serviceRulesWritten;
     int rules;
     long fixedRules;
@@ -1057,38 +1100,37 @@ public final class IptablesRenderer {
 
     void declareService(String chain) {
       declared.add(chain);
-      serviceChains.add(chain);
     }
 
     void appendServiceRules(String chain, List<String> list) {
-      StringBuilder sb = serviceText.isEmpty() ? null : (StringBuilder) serviceText.get(serviceText.size() - 1);
-      if (sb == null || sb.length() > TEXT_CHUNK) {
-        sb = new StringBuilder(TEXT_CHUNK + 4096);
-        serviceText.add(sb);
+      if (filling == null) {
+        filling = new StringBuilder(TEXT_CHUNK + 4096);
+        serviceText.add(filling);
       }
+      StringBuilder sb = filling;
       for (String r : list) {
         sb.append("-A ").append(chain).append(' ').append(r).append('\n');
       }
       rules += list.size();
       serviceRulesWritten += list.size();
+      if (sb.length() > TEXT_CHUNK) {
+        // A full piece stays deflated until written (a 10k-Service payload: 34 MB, packed 5 MB).
+        serviceText.set(serviceText.size() - 1, PackedText.of(sb));
+        sb.setLength(0);
+        serviceText.add(sb);
+      }
     }
 
     /** The chains not owned by one Service, with their rules. */
     Map<String, List<String>> shared() {
-      Map<String, List<String>> out = new HashMap<>();
-      chainRules.forEach((c, r) -> {
-        if (!serviceChains.contains(c)) {
-          out.put(c, r);
-        }
-      });
-      return out;
+      return new HashMap<>(chainRules);
     }
 
     /** Leaves out of the payload the shared chains whose rules equal {@code before}'s. */
     void omitUnchanged(Map<String, List<String>> before) {
       before.forEach((c, r) -> {
         List<String> now = chainRules.get(c);
-        if (now != null && !serviceChains.contains(c) && now.equals(r)) {
+        if (now != null && now.equals(r)) {
           chainRules.remove(c);
           declared.remove(c);
         }

@@ -140,11 +140,28 @@ public final class AgentRssHarness {
       }
       report("after " + churn + " updates and a periodic full sync", agent);
       if (Boolean.getBoolean("histogram")) {
-        // Where the heap goes: live objects only (the histogram forces a full GC).
-        Process h = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "GC.class_histogram").redirectErrorStream(true).start();
-        new String(h.getInputStream().readAllBytes()).lines().limit(30).forEach(System.out::println);
-        h.waitFor();
-        report("after the histogram's full GC", agent);
+        // Where the heap goes: live objects only (the histogram forces a full GC). A periodic full
+        // sync may be in flight at any one moment, so take four, 5 s apart, and show the smallest
+        // (the resting set) in full and the others' totals (a sync's peak, if one was caught).
+        String smallest = null;
+        long smallestBytes = Long.MAX_VALUE;
+        for (int i = 0; i < 4; i++) {
+          if (i > 0) {
+            Thread.sleep(5000);
+          }
+          Process h = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "GC.class_histogram").redirectErrorStream(true).start();
+          String out = new String(h.getInputStream().readAllBytes());
+          h.waitFor();
+          String total = out.lines().filter(l -> l.startsWith("Total")).findFirst().orElse("Total ? ?");
+          long bytes = Long.parseLong(total.trim().split("\\s+")[2]);
+          System.out.printf("live heap (class histogram %d): %.1f MiB%n", i + 1, bytes / 1048576.0);
+          if (bytes < smallestBytes) {
+            smallestBytes = bytes;
+            smallest = out;
+          }
+        }
+        smallest.lines().limit(30).forEach(System.out::println);
+        report("after the histograms' full GCs", agent);
       }
     } finally {
       agent.destroy();
