@@ -59,6 +59,7 @@ public final class Agent implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
   static final int BURST = 2; // kube-proxy's burstSyncs
   static final double STATUS_JITTER = 0.1;
+  static final long LIST_PAGE = 500;
 
   private final AgentConfig config;
   private final KubernetesClient client;
@@ -136,8 +137,10 @@ public final class Agent implements AutoCloseable {
     }
     SharedIndexInformer<Node> nodes = client.nodes().withName(config.nodeName()).runnableInformer(0);
     nodes.addEventHandler(new NodeHandler());
+    // Listed in pages (as client-go's reflector does): a 10k-table list is not one response and
+    // one list object in memory at once.
     SharedIndexInformer<ForwardingTable> tables =
-        client.resources(ForwardingTable.class).inAnyNamespace().runnableInformer(0);
+        client.resources(ForwardingTable.class).inAnyNamespace().withLimit(LIST_PAGE).runnableInformer(0);
     // The tracker holds every spec; the informer's cache keeps metadata only (no second copy).
     tables.itemStore(new MetadataOnlyStore<>(ForwardingTable::new)).removeNamespaceIndex();
     TableHandler tableHandler = new TableHandler();

@@ -194,7 +194,10 @@ public final class AgentRssHarness {
         .filter(l -> l.contains("total") && l.contains("used") || l.contains("Metaspace")).map(String::trim)
         .reduce((a, b) -> a + "; " + b).orElse("?");
     jcmd.waitFor();
-    System.out.printf("%s: %s; %s%n", when, rss, heap);
+    // CPU the agent used so far (utime + stime, clock ticks of 10 ms): what the GC flags cost.
+    String[] stat = Files.readString(Path.of("/proc/" + agent.pid() + "/stat")).replaceAll("^.*\\) ", "").split(" ");
+    double cpu = (Long.parseLong(stat[11]) + Long.parseLong(stat[12])) / 100.0;
+    System.out.printf("%s: %s; CPU %.1f s; %s%n", when, rss, cpu, heap);
     if (Boolean.getBoolean("nmt")) {
       // Where the rest goes (the agent needs -XX:NativeMemoryTracking=summary): committed KB per category.
       Process nmt = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "VM.native_memory", "summary")
