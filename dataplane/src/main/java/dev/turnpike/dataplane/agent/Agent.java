@@ -215,7 +215,8 @@ public final class Agent implements AutoCloseable {
     }
 
     private ServiceKey key(ForwardingTable ft) {
-      return new ServiceKey(ft.getMetadata().getNamespace(), ft.getMetadata().getName());
+      // The namespace interned: a cluster has few, and the key is kept per table.
+      return new ServiceKey(ft.getMetadata().getNamespace().intern(), ft.getMetadata().getName());
     }
   }
 

@@ -41,7 +41,8 @@ final class MetadataOnlyStore<T extends HasMetadata> implements ItemStore<T> {
   @Override
   public T put(String key, T obj) {
     ObjectMeta m = obj.getMetadata();
-    return restore(items.put(key, new Kept(m.getNamespace(), m.getName(), m.getResourceVersion())));
+    String namespace = m.getNamespace() == null ? null : m.getNamespace().intern(); // few distinct
+    return restore(items.put(key, new Kept(namespace, m.getName(), m.getResourceVersion())));
   }
 
   /** An object with only the kept metadata (null for null). */

@@ -442,8 +442,9 @@ public final class IptablesRenderer {
       this.frontend = f;
       this.clusterIp = clusterIp;
       this.portName = key + (f.name().isEmpty() ? "" : ":" + f.name());
-      this.proto = f.protocol().name().toLowerCase(Locale.ROOT);
-      this.protoMatch = "-p " + proto + " -m " + proto;
+      // Interned: three values, and a plan is kept per Service port and family.
+      this.proto = f.protocol().name().toLowerCase(Locale.ROOT).intern();
+      this.protoMatch = ("-p " + proto + " -m " + proto).intern();
       String base = portName + proto;
       svc = name(Kind.SVC, base);
       svl = name(Kind.SVL, base);
