@@ -2,12 +2,18 @@
 # Agent memory at scale: N ForwardingTables x E endpoints in the Fabric8 mock API server, the agent
 # jar (iptables backend) in its own JVM; both inside a scratch network namespace (root), so the
 # agent's rules and the mock's loopback stay there. Usage: hack/agent-rss.sh [services=10000]
-# [endpointsPerService=10] [churnUpdates=200]. AGENT_JAVA_OPTS passes JVM flags to the agent;
-# IPTABLES_MODE=nft leaves the variant to detection; HARNESS_JAVA_OPTS=-Dhistogram=true adds a class histogram.
+# [endpointsPerService=10] [churnUpdates=200]. AGENT_JAVA_OPTS passes JVM flags to the agent
+# (default: dataplane/jvm.options; set but empty: the JVM's defaults; several configurations
+# separated by |); IPTABLES_MODE=nft leaves the variant to detection; HARNESS_JAVA_OPTS=-Dhistogram=true
+# adds class histograms, -Dnmt=true the agent's NMT summary (the agent needs -XX:NativeMemoryTracking=summary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mvn -B -ntp -q -o -pl crds,dataplane -am install -DskipTests
-mvn -B -ntp -q -o -pl dataplane test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
+# The agent's documented JVM flags (docs/dataplane.md, "JVM flags").
+: "${AGENT_JAVA_OPTS=$(cat dataplane/jvm.options)}"
+export AGENT_JAVA_OPTS
+# package, not install: the shared local repository is left alone (the reactor resolves crds).
+mvn -B -ntp -q -o -pl crds,dataplane -am package -DskipTests
+mvn -B -ntp -q -o -pl crds,dataplane -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
 ns="tp-rss-$$"
 ip netns add "$ns"
 trap 'ip netns del "$ns"' EXIT

@@ -25,7 +25,9 @@ public record Backend(
     TopologyHints hints) {
 
   public Backend {
-    ports = ForwardingTableSpec.copy(ports);
+    ports = Interned.ports(ForwardingTableSpec.copy(ports));
+    nodeName = Interned.string(nodeName);
+    zone = Interned.string(zone);
   }
 
   /** The target port of the named frontend, or -1 when this endpoint does not serve it. */

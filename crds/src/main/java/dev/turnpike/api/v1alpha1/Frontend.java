@@ -23,6 +23,7 @@ public record Frontend(
     @JsonInclude(JsonInclude.Include.NON_EMPTY) List<MaglevLookupTable> maglevTables) {
 
   public Frontend {
+    name = Interned.string(name);
     maglevTables = ForwardingTableSpec.copy(maglevTables);
   }
 

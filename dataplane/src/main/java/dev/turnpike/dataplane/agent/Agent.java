@@ -25,6 +25,7 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -32,10 +33,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -55,6 +59,7 @@ public final class Agent implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
   static final int BURST = 2; // kube-proxy's burstSyncs
   static final double STATUS_JITTER = 0.1;
+  static final long LIST_PAGE = 500;
 
   private final AgentConfig config;
   private final KubernetesClient client;
@@ -132,31 +137,38 @@ public final class Agent implements AutoCloseable {
     }
     SharedIndexInformer<Node> nodes = client.nodes().withName(config.nodeName()).runnableInformer(0);
     nodes.addEventHandler(new NodeHandler());
+    // Listed in pages (as client-go's reflector does): a 10k-table list is not one response and
+    // one list object in memory at once.
     SharedIndexInformer<ForwardingTable> tables =
-        client.resources(ForwardingTable.class).inAnyNamespace().runnableInformer(0);
-    tables.addEventHandler(new TableHandler());
+        client.resources(ForwardingTable.class).inAnyNamespace().withLimit(LIST_PAGE).runnableInformer(0);
+    // The tracker holds every spec; the informer's cache keeps metadata only (no second copy).
+    tables.itemStore(new MetadataOnlyStore<>(ForwardingTable::new)).removeNamespaceIndex();
+    TableHandler tableHandler = new TableHandler();
+    tables.addEventHandler(tableHandler);
     closeables.add(nodes);
     closeables.add(tables);
+    List<String> listedTables;
     try {
       nodes.start().toCompletableFuture().get(informerSyncTimeout.toMillis(), TimeUnit.MILLISECONDS);
       tables.start().toCompletableFuture().get(informerSyncTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      // Handlers are notified asynchronously. The tables' cache has no specs, so the first sync
+      // waits until the handler has received every listed table; the node comes from its cache
+      // (the handler's later delivery of the same object is then a no-op).
+      listedTables = tables.getStore().listKeys();
+      tableHandler.listed.await(listedTables, informerSyncTimeout);
     } catch (ExecutionException e) {
       throw new IOException("cannot list and watch: " + e.getCause().getMessage(), e.getCause());
     }
-    // Handlers are notified asynchronously, so the first sync takes the listed state from the
-    // caches; the handlers' later deliveries of the same objects are then no-ops.
     List<Node> listedNodes = nodes.getStore().list();
     if (listedNodes.isEmpty()) {
       LOG.warn("Node {} not found; syncing without node addresses and labels until it appears", config.nodeName());
     }
-    TableHandler tableHandler = new TableHandler();
     NodeHandler nodeHandler = new NodeHandler();
     listedNodes.forEach(nodeHandler::onAdd);
-    tables.getStore().list().forEach(tableHandler::onAdd);
     runner.start();
     runner.run();
     egressSnat.ifPresent(EgressSnatWatch::start);
-    LOG.info("agent for node {} started: {} ForwardingTables", config.nodeName(), tables.getStore().list().size());
+    LOG.info("agent for node {} started: {} ForwardingTables", config.nodeName(), listedTables.size());
   }
 
   private static String namespaceOf(AgentConfig.ConfigMapRef ref, KubernetesClient client) {
@@ -177,12 +189,16 @@ public final class Agent implements AutoCloseable {
     runner.run();
   }
 
+  /** The old object of an update and the object of a deletion carry metadata only (MetadataOnlyStore). */
   private final class TableHandler implements ResourceEventHandler<ForwardingTable> {
+    final Delivered listed = new Delivered();
+
     @Override
     public void onAdd(ForwardingTable ft) {
       if (tracker.update(key(ft), ft.getSpec())) {
         queue();
       }
+      listed.delivered(Cache.metaNamespaceKeyFunc(ft));
     }
 
     @Override
@@ -195,10 +211,48 @@ public final class Agent implements AutoCloseable {
       if (tracker.update(key(ft), null)) {
         queue();
       }
+      listed.delivered(Cache.metaNamespaceKeyFunc(ft));
     }
 
     private ServiceKey key(ForwardingTable ft) {
-      return new ServiceKey(ft.getMetadata().getNamespace(), ft.getMetadata().getName());
+      // The namespace interned: a cluster has few, and the key is kept per table.
+      return new ServiceKey(ft.getMetadata().getNamespace().intern(), ft.getMetadata().getName());
+    }
+  }
+
+  /**
+   * Which informer keys the handler has processed, until {@link #await} has seen all the keys of
+   * the initial list: a handler processes its notifications in order, so every listed key is
+   * delivered (its add, or a later event) after the list completes, and then nothing is recorded.
+   */
+  static final class Delivered {
+    private Set<String> seen = new HashSet<>();
+    private Set<String> missing;
+
+    synchronized void delivered(String key) {
+      if (missing != null) {
+        missing.remove(key);
+        if (missing.isEmpty()) {
+          notifyAll();
+        }
+      } else if (seen != null) {
+        seen.add(key);
+      }
+    }
+
+    synchronized void await(Collection<String> keys, Duration timeout) throws InterruptedException, TimeoutException {
+      missing = new HashSet<>(keys);
+      missing.removeAll(seen);
+      seen = null;
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (!missing.isEmpty()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new TimeoutException(missing.size() + " listed ForwardingTables not delivered within " + timeout);
+        }
+        TimeUnit.NANOSECONDS.timedWait(this, left);
+      }
+      missing = null;
     }
   }
 

@@ -60,12 +60,11 @@ public final class IptablesRenderer {
   private final List<IpAddresses.Cidr> clusterCidrs;
   // Per-render state; a renderer serves one sync loop and is not thread-safe.
   private boolean largeCluster;
-  /** Chain names by kind+input, since the last full render and before it: hashing 100k names costs. */
-  private Map<String, String> names = new HashMap<>();
-  private Map<String, String> oldNames = new HashMap<>();
   private final Map<Integer, String[]> probabilityText = new HashMap<>();
+  /** The last render's plans; they hold the chain names (hashing 100k names costs), no separate name cache. */
   private final Map<IpFamily, Map<ServiceKey, Planned>> planned = new java.util.EnumMap<>(IpFamily.class);
   private final Map<IpFamily, NodeContext> plannedNode = new java.util.EnumMap<>(IpFamily.class);
+  private final Map<IpFamily, Boolean> plannedLargeCluster = new java.util.EnumMap<>(IpFamily.class);
 
   public IptablesRenderer(IptablesConfig config) {
     this.config = Objects.requireNonNull(config);
@@ -152,11 +151,36 @@ public final class IptablesRenderer {
      * that jumps to them fails and the sync after it reads iptables-save again).
      */
     public static Existing fromPrevious(Rendered previous) {
-      Set<String> nat = new HashSet<>(previous.dispatchChains());
-      previous.services().values().forEach(s -> nat.addAll(s.chains()));
+      Set<String> nat = new PreviousChains(previous);
       Set<String> hooks = new HashSet<>();
       Hooks.ALL.forEach(h -> hooks.add(h.table() + "/" + h.builtin() + ">" + h.target()));
       return new Existing(Map.of("nat", nat), hooks, Map.of());
+    }
+  }
+
+  /**
+   * The nat chains a render left, as a view of it (no copy of 100k names at 10k Services): its
+   * dispatch chains, then each Service's. Names are unique across them by construction. Iterating
+   * is what renders do; {@code contains} is linear.
+   */
+  private static final class PreviousChains extends java.util.AbstractSet<String> {
+    private final Rendered previous;
+
+    PreviousChains(Rendered previous) {
+      this.previous = previous;
+    }
+
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return java.util.stream.Stream.concat(
+              previous.dispatchChains().stream(),
+              previous.services().values().stream().flatMap(s -> s.chains().stream()))
+          .iterator();
+    }
+
+    @Override
+    public int size() {
+      return previous.dispatchChains().size() + previous.services().values().stream().mapToInt(s -> s.chains().size()).sum();
     }
   }
 
@@ -219,12 +243,6 @@ public final class IptablesRenderer {
     largeCluster = endpoints > LARGE_CLUSTER_ENDPOINTS;
     // Unchanged Services keep their text from the previous render; a mode change rewrites all.
     boolean full = changed == null || previous == null || previous.largeCluster() != largeCluster;
-    if (full) {
-      // A full render asks for every name: what it does not ask for is gone. A partial render
-      // only adds names (those of changed Services) until the next full one.
-      oldNames = names;
-      names = new HashMap<>(oldNames.size() * 2);
-    }
     NodeContext node = state.node();
     Table filter = new Table("filter");
     Table nat = new Table("nat");
@@ -237,17 +255,19 @@ public final class IptablesRenderer {
     Map<String, Integer> noLocal = new TreeMap<>(Map.of("internal", 0, "external", 0));
     int programmed = 0;
 
-    // A partial sync reuses the plans of unchanged Services (same spec object, same node): at
-    // 10k Services categorising every endpoint again is most of a partial render.
+    // A sync, full or partial, reuses the plans of unchanged Services (same spec object, same
+    // node, same comment mode; a plan is a function of these): at 10k Services categorising every
+    // endpoint again is most of a partial render, and the plans hold the chain names.
     Map<ServiceKey, Planned> reusable =
-        !full && node.equals(plannedNode.get(family)) ? planned.getOrDefault(family, Map.of()) : Map.of();
+        node.equals(plannedNode.get(family)) && Boolean.valueOf(largeCluster).equals(plannedLargeCluster.get(family))
+            ? planned.getOrDefault(family, Map.of()) : Map.of();
     Map<ServiceKey, Planned> plannedNow = new HashMap<>();
     for (var e : state.tables().entrySet()) {
       ServiceKey key = e.getKey();
       ForwardingTableSpec spec = e.getValue();
       boolean rewrite = full || changed.contains(key);
       ServiceOut out = new ServiceOut(rewrite ? nat : null);
-      Planned planned = rewrite ? null : reusable.get(key);
+      Planned planned = reusable.get(key);
       if (planned == null || planned.spec() != spec) {
         planned = plan(key, spec, family, node);
       }
@@ -327,21 +347,28 @@ public final class IptablesRenderer {
 
     // Chains that existed and are gone now: flush and delete them.
     // A partial render rewrote only the changed Services, so only their old chains can be stale.
-    Set<String> staleNat = new TreeSet<>(existing.chains().getOrDefault("nat", Set.of()));
+    // Only chains not declared now are collected: a full render would otherwise hold every old
+    // name (100k at 10k Services) once more.
+    Set<String> staleNat = new TreeSet<>();
+    java.util.function.Consumer<String> stale = c -> {
+      if (!nat.declared.contains(c)) {
+        staleNat.add(c);
+      }
+    };
+    existing.chains().getOrDefault("nat", Set.of()).forEach(stale);
     if (previous != null) {
-      staleNat.addAll(previous.dispatchChains());
+      previous.dispatchChains().forEach(stale);
       if (full) {
-        previous.services().values().forEach(s -> staleNat.addAll(s.chains()));
+        previous.services().values().forEach(s -> s.chains().forEach(stale));
       } else {
         for (ServiceKey k : changed) {
           ServiceChains old = previous.services().get(k);
           if (old != null) {
-            staleNat.addAll(old.chains());
+            old.chains().forEach(stale);
           }
         }
       }
     }
-    staleNat.removeAll(nat.declared);
     if (full) {
       services.values().forEach(s -> staleNat.removeAll(s.chains()));
     } else {
@@ -372,6 +399,7 @@ public final class IptablesRenderer {
 
     planned.put(family, plannedNow);
     plannedNode.put(family, node);
+    plannedLargeCluster.put(family, largeCluster);
     Map<String, Long> counts = new TreeMap<>();
     long serviceRules = services.values().stream().mapToLong(ServiceChains::rules).sum();
     counts.put("filter", (long) filter.rules);
@@ -382,9 +410,6 @@ public final class IptablesRenderer {
       // stay out of the payload: a partial restore is then proportional to the change.
       filter.omitUnchanged(previous.sharedChains().getOrDefault("filter", Map.of()));
       nat.omitUnchanged(previous.sharedChains().getOrDefault("nat", Map.of()));
-    }
-    if (full) {
-      oldNames = Map.of(); // only this render's lookups needed the previous names
     }
     List<CharSequence> parts = new ArrayList<>();
     filter.write(parts);
@@ -426,14 +451,17 @@ public final class IptablesRenderer {
     int maglevSize;
     long hmarkRnd;
     String maglevError;
+    /** The Maglev group chains of the SVC and SVL chains, named once. */
+    Map<String, List<String>> groups;
 
     PortPlan(ServiceKey key, ForwardingTableSpec spec, Frontend f, IpAddresses.Ip clusterIp) {
       this.spec = spec;
       this.frontend = f;
       this.clusterIp = clusterIp;
       this.portName = key + (f.name().isEmpty() ? "" : ":" + f.name());
-      this.proto = f.protocol().name().toLowerCase(Locale.ROOT);
-      this.protoMatch = "-p " + proto + " -m " + proto;
+      // Interned: three values, and a plan is kept per Service port and family.
+      this.proto = f.protocol().name().toLowerCase(Locale.ROOT).intern();
+      this.protoMatch = ("-p " + proto + " -m " + proto).intern();
       String base = portName + proto;
       svc = name(Kind.SVC, base);
       svl = name(Kind.SVL, base);
@@ -448,6 +476,13 @@ public final class IptablesRenderer {
     String endpoint(Backend b) {
       int port = b.portFor(frontend.name());
       return b.address().indexOf(':') >= 0 ? "[" + b.address() + "]:" + port : b.address() + ":" + port;
+    }
+
+    List<String> groupChains(String chain, int[] table) {
+      if (groups == null) {
+        groups = new HashMap<>(4);
+      }
+      return groups.computeIfAbsent(chain, c -> IptablesRenderer.this.groupChains(c, table));
     }
 
     List<String> chainNames() {
@@ -521,7 +556,7 @@ public final class IptablesRenderer {
     if (error == null) {
       plans.forEach(p -> dispatch(p, shared));
     }
-    return new Planned(spec, List.copyOf(plans), error, shared);
+    return new Planned(spec, List.copyOf(plans), error, shared.trim());
   }
 
   private PortPlan plan(ServiceKey key, ForwardingTableSpec spec, Frontend f, IpFamily family, NodeContext node) {
@@ -706,13 +741,23 @@ public final class IptablesRenderer {
    * with its plan: a partial render reuses them for unchanged Services instead of rendering again.
    */
   private static final class Contribution {
-    final List<IpAddresses.Ip> natIps = new ArrayList<>();
-    final List<String> natRules = new ArrayList<>();
-    final List<String> nodePorts = new ArrayList<>();
-    final List<String> filterChains = new ArrayList<>();
-    final List<String> filterRules = new ArrayList<>();
+    List<IpAddresses.Ip> natIps = new ArrayList<>();
+    List<String> natRules = new ArrayList<>();
+    List<String> nodePorts = new ArrayList<>();
+    List<String> filterChains = new ArrayList<>();
+    List<String> filterRules = new ArrayList<>();
     int noLocalInternal;
     int noLocalExternal;
+
+    /** Done collecting: compact copies (most lists hold no or one rule, and a plan is kept per Service and family). */
+    Contribution trim() {
+      natIps = List.copyOf(natIps);
+      natRules = List.copyOf(natRules);
+      nodePorts = List.copyOf(nodePorts);
+      filterChains = List.copyOf(filterChains);
+      filterRules = List.copyOf(filterRules);
+      return this;
+    }
 
     void nat(IpAddresses.Ip ip, String rule) {
       natIps.add(ip);
@@ -891,8 +936,9 @@ public final class IptablesRenderer {
     out.add(chain, note(p.portName + " maglev slot") + "-j HMARK --hmark-tuple src,dst,sport,dport,proto --hmark-mod " + m
         + " --hmark-offset 0 --hmark-rnd 0x" + String.format(Locale.ROOT, "%08x", p.hmarkRnd));
     String groupMask = "0x" + Integer.toHexString(~((1 << k) - 1));
+    List<String> groups = p.groupChains(chain, table);
     for (int g = 0; g * (1 << k) < m; g++) {
-      String gc = groupChain(chain, g);
+      String gc = groups.get(g);
       out.declare(gc);
       out.add(chain, "-m mark --mark 0x" + Integer.toHexString(g << k) + "/" + groupMask + " -j " + gc);
       for (int s = g << k; s < Math.min(m, (g + 1) << k); s++) {
@@ -942,16 +988,7 @@ public final class IptablesRenderer {
   }
 
   private String name(Kind kind, String input) {
-    String key = kind.name() + input;
-    String n = names.get(key);
-    if (n == null) {
-      n = oldNames.get(key);
-      if (n == null) {
-        n = ChainNames.of(kind, input);
-      }
-      names.put(key, n);
-    }
-    return n;
+    return ChainNames.of(kind, input);
   }
 
   /** A rule's comment and a space, or nothing in large-cluster mode. */
@@ -1067,13 +1104,14 @@ public final class IptablesRenderer {
     final List<String> deleted = new ArrayList<>();
     final List<String> hooks = new ArrayList<>();
     final List<String> unhooks = new ArrayList<>();
+    /** The chains not owned by one Service (a Service's chains go to serviceText, never here). */
     final Map<String, List<String>> chainRules = new LinkedHashMap<>();
-    /** Chains owned by one Service (rewritten only when it changed). */
-    final Set<String> serviceChains = new HashSet<>();
     /** filter NODEPORTS: Services with the same health check node port share its accept rule. */
     final Set<String> healthChecks = new HashSet<>();
     /** The Service chains' rules, already as payload lines (written before the shared chains'). */
     final List<CharSequence> serviceText = new ArrayList<>();
+    /** The last piece of serviceText, while it is filled. */
+    private StringBuilder filling;
     long serviceRulesWritten;
     int rules;
     long fixedRules;
@@ -1094,38 +1132,37 @@ public final class IptablesRenderer {
 
     void declareService(String chain) {
       declared.add(chain);
-      serviceChains.add(chain);
     }
 
     void appendServiceRules(String chain, List<String> list) {
-      StringBuilder sb = serviceText.isEmpty() ? null : (StringBuilder) serviceText.get(serviceText.size() - 1);
-      if (sb == null || sb.length() > TEXT_CHUNK) {
-        sb = new StringBuilder(TEXT_CHUNK + 4096);
-        serviceText.add(sb);
+      if (filling == null) {
+        filling = new StringBuilder(TEXT_CHUNK + 4096);
+        serviceText.add(filling);
       }
+      StringBuilder sb = filling;
       for (String r : list) {
         sb.append("-A ").append(chain).append(' ').append(r).append('\n');
       }
       rules += list.size();
       serviceRulesWritten += list.size();
+      if (sb.length() > TEXT_CHUNK) {
+        // A full piece stays deflated until written (a 10k-Service payload: 34 MB, packed 5 MB).
+        serviceText.set(serviceText.size() - 1, PackedText.of(sb));
+        sb.setLength(0);
+        serviceText.add(sb);
+      }
     }
 
     /** The chains not owned by one Service, with their rules. */
     Map<String, List<String>> shared() {
-      Map<String, List<String>> out = new HashMap<>();
-      chainRules.forEach((c, r) -> {
-        if (!serviceChains.contains(c)) {
-          out.put(c, r);
-        }
-      });
-      return out;
+      return new HashMap<>(chainRules);
     }
 
     /** Leaves out of the payload the shared chains whose rules equal {@code before}'s. */
     void omitUnchanged(Map<String, List<String>> before) {
       before.forEach((c, r) -> {
         List<String> now = chainRules.get(c);
-        if (now != null && !serviceChains.contains(c) && now.equals(r)) {
+        if (now != null && now.equals(r)) {
           chainRules.remove(c);
           declared.remove(c);
         }

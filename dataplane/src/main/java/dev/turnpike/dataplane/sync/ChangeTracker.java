@@ -63,14 +63,16 @@ public final class ChangeTracker {
 
   /** Sets a Service's table; {@code null} deletes it. Returns whether the desired state changed. */
   public synchronized boolean update(ServiceKey key, ForwardingTableSpec spec) {
-    ForwardingTableSpec old = spec == null ? current.remove(key) : current.put(key, spec);
+    ForwardingTableSpec old = current.get(key);
     if (Objects.equals(old, spec)) {
-      // An equal copy (a watch re-list delivers every object anew): hold only the newest, so the
-      // informer cache and the programmed state share one object rather than keeping two.
-      if (spec != null && synced.get(key) != null && synced.get(key).equals(spec)) {
-        synced.put(key, spec);
-      }
+      // An equal copy (an update of the object's metadata or status only): keep the object held,
+      // which the programmed state and the renderer's plans share; the copy is garbage at once.
       return false;
+    }
+    if (spec == null) {
+      current.remove(key);
+    } else {
+      current.put(key, spec);
     }
     touched.add(key);
     Instant trigger = spec == null ? null : parseTriggerTime(spec.lastChangeTriggerTime());

@@ -140,11 +140,28 @@ public final class AgentRssHarness {
       }
       report("after " + churn + " updates and a periodic full sync", agent);
       if (Boolean.getBoolean("histogram")) {
-        // Where the heap goes: live objects only (the histogram forces a full GC).
-        Process h = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "GC.class_histogram").redirectErrorStream(true).start();
-        new String(h.getInputStream().readAllBytes()).lines().limit(30).forEach(System.out::println);
-        h.waitFor();
-        report("after the histogram's full GC", agent);
+        // Where the heap goes: live objects only (the histogram forces a full GC). A periodic full
+        // sync may be in flight at any one moment, so take four, 5 s apart, and show the smallest
+        // (the resting set) in full and the others' totals (a sync's peak, if one was caught).
+        String smallest = null;
+        long smallestBytes = Long.MAX_VALUE;
+        for (int i = 0; i < 4; i++) {
+          if (i > 0) {
+            Thread.sleep(5000);
+          }
+          Process h = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "GC.class_histogram").redirectErrorStream(true).start();
+          String out = new String(h.getInputStream().readAllBytes());
+          h.waitFor();
+          String total = out.lines().filter(l -> l.startsWith("Total")).findFirst().orElse("Total ? ?");
+          long bytes = Long.parseLong(total.trim().split("\\s+")[2]);
+          System.out.printf("live heap (class histogram %d): %.1f MiB%n", i + 1, bytes / 1048576.0);
+          if (bytes < smallestBytes) {
+            smallestBytes = bytes;
+            smallest = out;
+          }
+        }
+        smallest.lines().limit(30).forEach(System.out::println);
+        report("after the histograms' full GCs", agent);
       }
     } finally {
       agent.destroy();
@@ -170,13 +187,27 @@ public final class AgentRssHarness {
 
   static void report(String when, Process agent) throws Exception {
     String status = Files.readString(Path.of("/proc/" + agent.pid() + "/status"));
-    String rss = status.lines().filter(l -> l.startsWith("VmRSS") || l.startsWith("VmHWM")).map(l -> l.replaceAll("\\s+", " ")).reduce((a, b) -> a + ", " + b).orElse("?");
+    String rss = status.lines().filter(l -> l.startsWith("VmRSS") || l.startsWith("VmHWM") || l.startsWith("RssAnon") || l.startsWith("RssFile")).map(l -> l.replaceAll("\\s+", " ")).reduce((a, b) -> a + ", " + b).orElse("?");
     // The agent exports no JVM metrics; jcmd reads the heap (same user, any namespace).
     Process jcmd = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "GC.heap_info").redirectErrorStream(true).start();
     String heap = new String(jcmd.getInputStream().readAllBytes()).lines()
         .filter(l -> l.contains("total") && l.contains("used") || l.contains("Metaspace")).map(String::trim)
         .reduce((a, b) -> a + "; " + b).orElse("?");
     jcmd.waitFor();
-    System.out.printf("%s: %s; %s%n", when, rss, heap);
+    // CPU the agent used so far (utime + stime, clock ticks of 10 ms): what the GC flags cost.
+    String[] stat = Files.readString(Path.of("/proc/" + agent.pid() + "/stat")).replaceAll("^.*\\) ", "").split(" ");
+    double cpu = (Long.parseLong(stat[11]) + Long.parseLong(stat[12])) / 100.0;
+    System.out.printf("%s: %s; CPU %.1f s; %s%n", when, rss, cpu, heap);
+    if (Boolean.getBoolean("nmt")) {
+      // Where the rest goes (the agent needs -XX:NativeMemoryTracking=summary): committed KB per category.
+      Process nmt = new ProcessBuilder("jcmd", Long.toString(agent.pid()), "VM.native_memory", "summary")
+          .redirectErrorStream(true).start();
+      String summary = new String(nmt.getInputStream().readAllBytes()).lines()
+          .filter(l -> l.matches("^(Total:|-\\s+\\S).*reserved=\\d+KB, committed=\\d+KB.*"))
+          .map(l -> l.replaceAll("^-?\\s*([^(:]*?):? *\\(?reserved=\\d+KB, committed=(\\d+)KB.*", "$1 $2 KB"))
+          .reduce((a, b) -> a + "; " + b).orElse("?");
+      nmt.waitFor();
+      System.out.printf("%s, NMT committed: %s%n", when, summary);
+    }
   }
 }

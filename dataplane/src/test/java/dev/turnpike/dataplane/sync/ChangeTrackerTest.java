@@ -4,6 +4,7 @@ import static dev.turnpike.dataplane.sync.Specs.backend;
 import static dev.turnpike.dataplane.sync.Specs.clusterIp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.turnpike.api.v1alpha1.ForwardingTableSpec;
@@ -69,6 +70,17 @@ class ChangeTrackerTest {
     assertTrue(tracker.update(B, B1));
     assertTrue(tracker.update(B, null));
     assertEquals(Set.of(), tracker.snapshot().changed(), "added then deleted before any sync");
+  }
+
+  @Test
+  void anEqualCopyLeavesTheHeldObjectInPlace() {
+    tracker.update(A, A1);
+    syncNow();
+    ForwardingTableSpec copy = clusterIp("ns", "a", "10.96.0.1", backend("10.0.0.1", "n1"));
+    assertFalse(tracker.update(A, copy));
+    // The renderer reuses a Service's plan while the spec is the same object, and the copy is
+    // not kept as a second object next to the programmed one.
+    assertSame(A1, tracker.snapshot().state().tables().get(A));
   }
 
   @Test
